@@ -1,0 +1,155 @@
+// The wire protocol between libnetleash.so.1 (the shim) and netleashd.
+//
+// This header is shared by both sides and is deliberately plain: fixed-size,
+// trivially copyable structs, no allocation, no exceptions, nothing from the
+// C++ library beyond <cstdint>. The shim includes it while linking only libc.
+//
+// Full prose specification: docs/protocol.md. In short:
+//
+//  * Every virtual socket is an AF_UNIX fd. A TCP socket is SOCK_STREAM; a UDP
+//    socket is SOCK_SEQPACKET (datagram boundaries kept). Name resolution and
+//    one-off policy queries use a short-lived SOCK_SEQPACKET connection.
+//  * The first message on every connection is a Request. The daemon never
+//    trusts anything in it about *who* is asking: identity comes from
+//    SO_PEERCRED/SO_PEERPIDFD and /proc/PID/exe.
+//  * All integers are in host byte order (both ends are on one host), except
+//    Address::port, which is in network byte order like sockaddr_in's.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace netleash::wire {
+
+inline constexpr uint32_t kMagic = 0x314c534eu;  // "NSL1" in memory on little-endian
+inline constexpr uint16_t kVersion = 1;
+
+// Largest request or reply the daemon accepts; anything claiming more is hostile.
+inline constexpr uint32_t kMaxRequestLength = 64 * 1024;
+inline constexpr size_t kMaxHostName = 255;  // RFC 1035 presentation length limit
+inline constexpr size_t kMaxResolveAddresses = 32;
+inline constexpr size_t kMaxDatagram = 65507;  // largest UDP payload over IPv4
+
+enum class Op : uint16_t {
+  // SOCK_STREAM. Connect TCP to `addr`. Replies: Verdict, then (if allowed)
+  // Result once the upstream connect finished; then raw bytes both ways.
+  kConnect = 1,
+  // SOCK_SEQPACKET. Open a UDP association. Reply: Result. Then every packet
+  // in either direction is a DatagramHeader followed by the payload.
+  kDatagramOpen = 2,
+  // SOCK_SEQPACKET. Resolve a host name. Reply: ResolveReply.
+  kResolve = 3,
+  // SOCK_SEQPACKET. May this process send to `addr` with `protocol`? Reply: Result.
+  kCheck = 4,
+  // Reserved for inbound (listen/accept) support.
+  kListen = 5,
+  kAccept = 6,
+};
+
+enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
+
+// An Internet endpoint. family is AF_INET or AF_INET6 (0 = none/unspecified).
+// For AF_INET the four address bytes are in addr[0..3]. v4-mapped IPv6
+// addresses are sent as they are; the daemon matches them as IPv4.
+struct Address {
+  uint16_t family;
+  uint16_t port;  // network byte order
+  uint32_t scope_id;
+  uint8_t addr[16];
+};
+static_assert(sizeof(Address) == 24);
+
+// Socket options the application set before connecting, applied by the daemon
+// to its real socket. A bit in `set` says the matching field is meaningful.
+struct SocketOptions {
+  enum : uint32_t {
+    kNoDelay = 1u << 0,
+    kKeepAlive = 1u << 1,
+    kKeepIdle = 1u << 2,
+    kKeepInterval = 1u << 3,
+    kKeepCount = 1u << 4,
+    kSendBuffer = 1u << 5,
+    kReceiveBuffer = 1u << 6,
+  };
+  uint32_t set;
+  int32_t no_delay;
+  int32_t keep_alive;
+  int32_t keep_idle;
+  int32_t keep_interval;
+  int32_t keep_count;
+  int32_t send_buffer;
+  int32_t receive_buffer;
+};
+
+struct Request {
+  uint32_t magic;    // kMagic
+  uint16_t version;  // kVersion
+  uint16_t op;       // Op
+  // Total bytes the client writes for this request: sizeof(Request) plus
+  // `padding` bytes that follow it. Must be <= kMaxRequestLength.
+  uint32_t length;
+  uint8_t protocol;  // Protocol
+  uint8_t reserved[3];
+  Address addr;         // destination (kConnect, kDatagramOpen default peer, kCheck)
+  SocketOptions options;  // kConnect only
+  // kResolve only: NUL-terminated host name and the getaddrinfo hints.
+  int32_t hint_family;
+  int32_t hint_socktype;
+  int32_t hint_protocol;
+  int32_t hint_flags;
+  char name[kMaxHostName + 1];
+};
+
+// Why padding exists (kConnect on a non-blocking socket): the shim shrinks the
+// socket's SO_SNDBUF and follows the Request with padding bytes so that the
+// kernel reports the fd as *not writable* until the daemon has read them. The
+// daemon reads exactly sizeof(Request), answers with a Verdict, and drains the
+// padding only after it has written the Result. So poll/epoll/select see
+// POLLOUT exactly when the upstream connect has finished, as with real TCP.
+
+enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3 };
+
+// Verdict (policy decided) and Result (operation finished) share this shape.
+// error is 0 or a positive errno value: EACCES for policy, or the errno the
+// daemon's real socket reported (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...).
+struct Reply {
+  uint32_t magic;  // kMagic
+  uint16_t kind;   // ReplyKind
+  uint16_t reserved;
+  int32_t error;
+  uint32_t reserved2;
+};
+static_assert(sizeof(Reply) == 16);
+
+// Resolve status values mirror getaddrinfo's: 0, or one of these.
+enum class ResolveStatus : int32_t {
+  kOk = 0,
+  kNoName = 1,   // -> EAI_NONAME (also: no rule allows the name)
+  kAgain = 2,    // -> EAI_AGAIN
+  kFail = 3,     // -> EAI_FAIL
+  kNoData = 4,   // -> EAI_NODATA / EAI_NONAME: name exists, no address of that family
+};
+
+struct ResolveReply {
+  uint32_t magic;  // kMagic
+  uint16_t kind;   // ReplyKind::kResolve
+  uint16_t count;  // number of valid entries in addrs
+  int32_t status;  // ResolveStatus
+  uint32_t ttl;    // seconds the answer stays valid for policy purposes
+  char canonical_name[kMaxHostName + 1];
+  Address addrs[kMaxResolveAddresses];  // port 0
+};
+
+// Prefix of every packet on a kDatagramOpen association. Shim -> daemon:
+// destination (family 0 means "the association's default peer"). Daemon ->
+// shim: the real source address of the datagram.
+struct DatagramHeader {
+  Address addr;
+};
+static_assert(sizeof(DatagramHeader) == 24);
+
+inline bool valid_magic(uint32_t magic, uint16_t version) {
+  return magic == kMagic && version == kVersion;
+}
+
+}  // namespace netleash::wire
