@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages netleash needs to build, test and demo.
+# Idempotent and quiet when everything is already there. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  # build
+  meson ninja-build pkg-config g++ clang lld mold libclang-rt-14-dev
+  liblief-dev libuv1-dev libsodium-dev nlohmann-json3-dev catch2 libc-ares-dev
+  # ELF tooling the patcher tests compare against
+  binutils elfutils patchelf file libcap2-bin
+  # real programs the integration tests patch and run
+  python3 curl wget netcat-openbsd nodejs socat strace dnsutils dnsmasq-base iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
