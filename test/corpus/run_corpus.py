@@ -183,9 +183,11 @@ class Corpus:
     def check_refused(self, src, work):
         out = os.path.join(work, 'out')
         status, _, err = run(self.patch_argv(src, out), work, None)
-        if status == 3 and not os.path.lexists(out):
+        written = os.path.lexists(out)
+        if status == 3 and not written:
             return 'refused', first_line(err)
-        return 'broken', f'setuid/setgid/capability program not refused (exit {status})'
+        return 'broken', (f'setuid/setgid/capability program not refused (exit {status}'
+                          f'{", output written" if written else ""})')
 
     def check_load_order(self, patched, work):
         trace = self.run_version(patched, work, {'LD_TRACE_LOADED_OBJECTS': '1'})
