@@ -36,7 +36,8 @@ import time
 from typing import NamedTuple
 
 BIN_DIR = '/usr/bin'
-TIMEOUT_S = 5.0
+TIMEOUT_S = 5.0             # per `--version` run
+PATCH_TIMEOUT_S = 60.0      # per patcher run (node is 99 MB)
 PT_INTERP = 3
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -96,7 +97,7 @@ def kill_group(pgid):
         pass
 
 
-def run(argv, cwd, env):
+def run(argv, cwd, env, timeout=TIMEOUT_S):
     """Run ARGV in its own session (no controlling terminal, stdin /dev/null).
     The whole process group is killed afterwards so nothing it forked lingers."""
     try:
@@ -107,7 +108,7 @@ def run(argv, cwd, env):
         return f'exec failed: {e.strerror}', b'', b''
     with proc:
         try:
-            out, err = proc.communicate(timeout=TIMEOUT_S)
+            out, err = proc.communicate(timeout=timeout)
             status = proc.returncode
         except subprocess.TimeoutExpired:
             # Output is not read after a timeout: a child that left the group
@@ -163,7 +164,7 @@ class Corpus:
             if self.run_version(src, work) != base:
                 return 'skipped', '$ORIGIN or location dependent'
 
-            status, _, err = run(self.patch_argv(copy, patched), work, None)
+            status, _, err = run(self.patch_argv(copy, patched), work, None, PATCH_TIMEOUT_S)
             reason = first_line(err)
             if status == 3:
                 return 'refused', reason
@@ -182,7 +183,7 @@ class Corpus:
 
     def check_refused(self, src, work):
         out = os.path.join(work, 'out')
-        status, _, err = run(self.patch_argv(src, out), work, None)
+        status, _, err = run(self.patch_argv(src, out), work, None, PATCH_TIMEOUT_S)
         written = os.path.lexists(out)
         if status == 3 and not written:
             return 'refused', first_line(err)
