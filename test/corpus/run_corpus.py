@@ -177,7 +177,9 @@ class Corpus:
                 if self.run_version(copy, work) != base:
                     return 'skipped', 'nondeterministic output'
                 return 'broken', describe_difference(base, after)
-            return self.check_load_order(patched, work)
+            verdict, reason = self.check_load_order(patched, work)
+            # An ok program's baseline status tells how much --version meant to it.
+            return verdict, reason or f'baseline exit {base.status}'
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
