@@ -1,0 +1,131 @@
+// The netleashd policy engine: loading per-application allowlists and
+// deciding connections, name resolutions and listens against them.
+//
+// A PolicySet is immutable once loaded; share it as
+// std::shared_ptr<const PolicySet> and swap the pointer on reload. Nothing
+// here does I/O except PolicySet::load_dir.
+//
+// Format and matching semantics: src/proxyd/policy/README.md and
+// config/netleash.schema.json.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/address.h"
+#include "policy/policy_host.h"
+
+namespace netleash::policy {
+
+// The protocol of an actual socket.
+enum class Protocol : std::uint8_t { kTcp, kUdp };
+// The protocol an outbound rule covers.
+enum class ProtocolMatch : std::uint8_t { kTcp, kUdp, kAny };
+
+std::string_view to_string(Protocol protocol);  // "tcp" / "udp"
+
+struct OutboundRule {
+  // Exactly one of host and cidr is set.
+  std::optional<HostPattern> host;
+  std::optional<Cidr> cidr;
+  std::vector<PortRange> ports;  // empty: every port
+  ProtocolMatch protocol = ProtocolMatch::kTcp;
+  std::string via;  // peer daemon to tunnel through; empty: connect directly
+  std::string comment;
+
+  bool covers(Protocol p) const;
+  bool covers_port(std::uint16_t port) const;
+};
+
+struct InboundRule {
+  // The address the application binds, as it believes it has it. No address
+  // (written as a bare port) or 0.0.0.0 / :: match a bind to any address.
+  std::optional<IpAddress> listen_address;
+  std::uint16_t listen_port = 0;
+  Endpoint expose;         // what the daemon really binds; port 0: any free port
+  std::vector<Cidr> from;  // allowed peers; empty: any peer
+  Protocol protocol = Protocol::kTcp;
+  std::string comment;
+};
+
+struct AppPolicy {
+  std::string app;
+  std::string file;          // the file it was loaded from, for messages
+  std::string app_location;  // "FILE:LINE:COL" of the "app" value, for messages
+  // "resolve": "any": the daemon may resolve every name for this app, not
+  // only names some host rule matches.
+  bool resolve_any = false;
+  std::vector<OutboundRule> outbound;
+  std::vector<InboundRule> inbound;
+};
+
+struct Decision {
+  bool allow = false;
+  // Index of the deciding rule in the file's outbound (or inbound) array.
+  std::optional<std::size_t> rule;
+  std::string reason;  // short, for the audit log and debug output
+  std::string via;     // the allowing outbound rule's peer, else empty
+  std::string host;    // the name a host rule matched, else empty
+};
+
+// Larger policy files are refused (policies are hand-written and small).
+inline constexpr std::size_t kMaxPolicyBytes = 4 * 1024 * 1024;
+
+// Parses and validates one policy file's text. On failure appends
+// "FILE:LINE:COL: message" lines (every problem found, not just the first) to
+// *errors and returns nullopt. `file` is only used in messages.
+std::optional<AppPolicy> parse_policy(std::string_view file, std::string_view text,
+                                      std::vector<std::string>* errors);
+
+class PolicySet {
+ public:
+  PolicySet() = default;
+
+  // Loads every DIR/*.json (not recursive; names starting with '.' are
+  // skipped, as editors leave such files behind). All-or-nothing: on any error
+  // returns nullopt with every error of every file in *errors, sorted by file.
+  // An empty directory is a valid, deny-everything set.
+  static std::optional<PolicySet> load_dir(const std::string& dir, std::vector<std::string>* errors);
+
+  // Builds a set from parsed policies; fails (errors as above) when two share an app id.
+  static std::optional<PolicySet> from_policies(std::vector<AppPolicy> policies,
+                                                std::vector<std::string>* errors);
+
+  // nullptr when the app has no policy. The pointer lives as long as the set.
+  const AppPolicy* find(std::string_view app) const;
+  const std::vector<AppPolicy>& apps() const { return apps_; }  // sorted by app id
+
+ private:
+  std::vector<AppPolicy> apps_;
+};
+
+// The decision for an app without a policy ("no policy for app X").
+Decision no_policy(std::string_view app);
+
+// Outbound connect or sendto to `destination`. `host_names` are the names the
+// daemon itself resolved for this app to this address, still within their TTL
+// (see ResolutionCache); empty if none. A host rule matches when one of them
+// matches its pattern; a cidr rule matches the address. First matching rule wins.
+Decision match_outbound(const AppPolicy& policy, const Endpoint& destination, Protocol protocol,
+                        std::span<const std::string> host_names);
+
+// May the daemon resolve `name` for this app? True when the name is valid and
+// some host rule (of any port or protocol) matches it, or the policy says
+// "resolve": "any".
+bool may_resolve(const AppPolicy& policy, std::string_view name);
+
+// The app binds (and listens on, or receives on) `bound`. Allowed when an
+// inbound rule of that protocol has that listen port and a matching address:
+// either side being absent, 0.0.0.0 or :: matches any address. The rule index
+// names the rule whose `expose` the daemon binds.
+Decision match_listen(const AppPolicy& policy, const Endpoint& bound, Protocol protocol);
+
+// May `peer` connect (or send) to the listener of inbound rule `rule`?
+Decision match_inbound_peer(const AppPolicy& policy, std::size_t rule, const IpAddress& peer);
+
+}  // namespace netleash::policy

@@ -1,0 +1,105 @@
+#include "policy/policy_fields.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace netleash::policy::detail {
+namespace {
+
+// Edit distance, for suggesting "protocol" when someone wrote "protcol".
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  std::iota(row.begin(), row.end(), std::size_t{0});
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
+      diagonal = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
+    }
+  }
+  return row[b.size()];
+}
+
+std::string unknown_key_message(std::string_view key, std::initializer_list<std::string_view> allowed,
+                                std::string_view context) {
+  std::string message = "unknown key " + quoted(key) + " in " + std::string(context);
+  constexpr std::size_t kMaxTypo = 2;
+  // Comparing against keys of a few characters is pointless for long garbage.
+  if (key.size() <= 32) {
+    for (std::string_view candidate : allowed) {
+      const bool abbreviation = key.size() >= 3 && candidate.substr(0, key.size()) == key;
+      if (abbreviation || edit_distance(key, candidate) <= kMaxTypo) {
+        return message + " (did you mean " + quoted(candidate) + "?)";
+      }
+    }
+  }
+  message += " (allowed:";
+  for (std::string_view candidate : allowed) message += " " + std::string(candidate);
+  return message + ")";
+}
+
+}  // namespace
+
+std::string quoted(std::string_view text) {
+  constexpr std::size_t kMaxQuoted = 64;
+  if (text.size() > kMaxQuoted) return "\"" + std::string(text.substr(0, kMaxQuoted)) + "...\"";
+  return "\"" + std::string(text) + "\"";
+}
+
+Fields::Fields(const json::Node& object, std::initializer_list<std::string_view> allowed,
+               std::string_view context, Diagnostics& diagnostics) {
+  for (const json::Node& member : object.children) {
+    const auto known = std::find(allowed.begin(), allowed.end(), member.key);
+    if (known == allowed.end()) {
+      diagnostics.error(member.key_offset, unknown_key_message(member.key, allowed, context));
+      continue;
+    }
+    if (const json::Node* first = get(*known)) {
+      diagnostics.error(member.key_offset, "duplicate key " + quoted(member.key) + " (first at " +
+                                               diagnostics.location(first->key_offset) + ")");
+      continue;
+    }
+    found_.emplace_back(*known, &member);
+  }
+}
+
+const json::Node* Fields::get(std::string_view key) const {
+  for (const auto& [name, value] : found_) {
+    if (name == key) return value;
+  }
+  return nullptr;
+}
+
+bool expect_kind(const json::Node& value, json::Kind kind, std::string_view what,
+                 Diagnostics& diagnostics) {
+  if (value.kind == kind) return true;
+  const std::string_view article = kind == json::Kind::kArray || kind == json::Kind::kObject ? "an" : "a";
+  diagnostics.error(value.offset, std::string(what) + " must be " + std::string(article) + " " +
+                                      std::string(json::kind_name(kind)) + ", not " +
+                                      std::string(json::kind_name(value.kind)));
+  return false;
+}
+
+std::optional<std::int64_t> expect_integer(const json::Node& value, std::int64_t min,
+                                           std::int64_t max, std::string_view what,
+                                           Diagnostics& diagnostics) {
+  const std::string range = std::to_string(min) + "-" + std::to_string(max);
+  if (value.kind == json::Kind::kNumber && value.integer && *value.integer >= min &&
+      *value.integer <= max) {
+    return value.integer;
+  }
+  if (value.kind == json::Kind::kNumber && value.integer) {
+    diagnostics.error(value.offset, std::string(what) + " " + std::to_string(*value.integer) +
+                                        " is out of range " + range);
+  } else if (value.kind == json::Kind::kNumber) {
+    diagnostics.error(value.offset, std::string(what) + " must be a whole number " + range);
+  } else {
+    diagnostics.error(value.offset, std::string(what) + " must be a number " + range + ", not " +
+                                        std::string(json::kind_name(value.kind)));
+  }
+  return std::nullopt;
+}
+
+}  // namespace netleash::policy::detail
