@@ -1,0 +1,115 @@
+#include "base.h"
+
+namespace netleash::elf {
+
+namespace {
+
+uint64_t highest_load_end(const std::vector<Phdr>& phdrs) {
+  uint64_t end = 0;
+  for (const Phdr& p : phdrs) {
+    if (p.p_type == PT_LOAD) end = std::max<uint64_t>(end, p.p_vaddr + p.p_memsz);
+  }
+  return end;
+}
+
+Base unpatched_base(const ElfFile& file) {
+  Base base;
+  base.ehdr = file.ehdr;
+  base.phdrs = file.phdrs;
+  base.shdrs = file.shdrs;
+  base.shstrtab = file.shstrtab;
+  base.dynamic = file.dynamic;
+  base.dynstr_offset = file.strtab_offset;
+  base.dynstr_size = file.strtab_size;
+  base.dynstr_vaddr = file.strtab_vaddr;
+  base.keep_length = file.view->size();
+  // Offset and address both multiples of the largest alignment, so p_offset ≡ p_vaddr
+  // (mod p_align) holds for the new PT_LOAD by construction.
+  uint64_t align = file.max_load_align();
+  base.tail_offset = align_up(file.view->size(), align);
+  base.tail_vaddr = align_up(highest_load_end(file.phdrs), align);
+  if (base.tail_offset < file.view->size() || base.tail_vaddr < highest_load_end(file.phdrs)) {
+    throw ElfError("unsupported ELF: no room for a new segment in the address space");
+  }
+  return base;
+}
+
+bool contains(uint64_t start, uint64_t size, uint64_t at, uint64_t length) {
+  return at >= start && at - start <= size && length <= size - (at - start);
+}
+
+}  // namespace
+
+Base make_base(const ElfFile& file, const Classification& cls) {
+  Base base = unpatched_base(file);
+  if (!cls.record) return base;
+
+  // Find the netleash segment: the PT_LOAD holding the identity note. Everything we add
+  // lives there, so it must be the last segment both in memory and in the file.
+  const Note& note = cls.record->note;
+  std::optional<size_t> segment;
+  for (size_t i = 0; i < file.phdrs.size(); ++i) {
+    const Phdr& p = file.phdrs[i];
+    if (p.p_type == PT_LOAD && contains(p.p_offset, p.p_filesz, note.offset, note.size)) {
+      segment = i;
+    }
+  }
+  if (!segment) throw ElfError("corrupt netleash patch: identity record outside every PT_LOAD");
+  const Phdr tail = file.phdrs[*segment];
+  for (const Phdr& p : file.phdrs) {
+    if (p.p_type != PT_LOAD || &p == &file.phdrs[*segment]) continue;
+    if (p.p_vaddr + p.p_memsz > tail.p_vaddr || p.p_offset + p.p_filesz > tail.p_offset) {
+      throw ElfError("unsupported layout: the netleash segment is not the last segment");
+    }
+  }
+  const Phdr& dyn = file.phdrs[*file.dynamic_index];
+  if (!contains(tail.p_offset, tail.p_filesz, dyn.p_offset, dyn.p_filesz) ||
+      !contains(tail.p_offset, tail.p_filesz, file.strtab_offset, file.strtab_size)) {
+    throw ElfError("unsupported layout: .dynamic/.dynstr are not in the netleash segment");
+  }
+  base.keep_length = tail.p_offset;
+  base.tail_offset = tail.p_offset;
+  base.tail_vaddr = tail.p_vaddr;
+  base.phdrs_in_tail = file.ehdr.e_phoff >= tail.p_offset;
+  base.phdrs[*segment] = Phdr{};  // the slot is free again
+
+  // The identity note is the last note of its PT_NOTE (we always append it there).
+  Phdr& holder = base.phdrs[note.phdr_index];
+  if (note.offset + note.size != holder.p_offset + holder.p_filesz) {
+    throw ElfError("unsupported layout: identity record is not the last note of its PT_NOTE");
+  }
+  if (note.offset == holder.p_offset) {
+    holder = Phdr{};
+  } else {
+    holder.p_filesz = holder.p_memsz = note.offset - holder.p_offset;
+    base.carried_note = note.phdr_index;
+  }
+  for (size_t i = 0; i < base.phdrs.size(); ++i) {
+    const Phdr& p = base.phdrs[i];
+    if (p.p_type == PT_NOTE && p.p_offset >= tail.p_offset && i != base.carried_note) {
+      throw ElfError("unsupported layout: unexpected note in the netleash segment");
+    }
+  }
+
+  // Drop the shim entry; trim its string when it is the last one (it always is in our output).
+  uint64_t shim_offset = base.dynamic[0].d_val;
+  base.dynamic.erase(base.dynamic.begin());
+  if (cls.shim && shim_offset + cls.shim->size() + 1 == base.dynstr_size) {
+    base.dynstr_size = shim_offset;
+  }
+
+  // Drop the note's section header. Only the last header can go without renumbering every
+  // sh_link/st_shndx after it; otherwise it becomes an empty SHT_NULL entry.
+  for (size_t i = 0; i < base.shdrs.size(); ++i) {
+    if (base.shdrs[i].sh_type != SHT_NOTE || base.shdrs[i].sh_offset != note.offset) continue;
+    if (i + 1 == base.shdrs.size()) {
+      base.shdrs.pop_back();
+    } else {
+      base.shdrs[i] = Shdr{};
+    }
+    break;
+  }
+  return base;
+}
+
+}  // namespace netleash::elf

@@ -1,0 +1,40 @@
+// ELF notes found through PT_NOTE program headers (the loader's view), so they are found
+// in stripped files too, and the encoding of netleash's identity note.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "elf_file.h"
+
+namespace netleash::elf {
+
+struct Note {
+  size_t phdr_index = 0;  // the PT_NOTE containing it
+  uint64_t offset = 0;    // file offset of the note header
+  uint64_t size = 0;      // header + padded name + padded descriptor
+  std::string owner;
+  uint32_t type = 0;
+  std::vector<unsigned char> desc;
+};
+
+// Calls `visit` for every well-formed note of every PT_NOTE (at most kMaxNoteSegmentBytes
+// of each); stops early when `visit` returns false. Malformed note segments are skipped.
+void for_each_note(const ElfFile& file, const std::function<bool(const Note&)>& visit);
+
+// The netleash identity note, if present. The app id is the descriptor up to its NUL;
+// throws ElfError when the record exists but is malformed.
+struct IdentityNote {
+  Note note;
+  std::string app;
+};
+std::optional<IdentityNote> find_identity_note(const ElfFile& file);
+
+// Bytes of an identity note for `app`: namesz, descsz, type, "netleash\0" padded to 4,
+// app id + NUL padded to 4 (the layout `readelf -n` expects for 4-byte-aligned notes).
+std::vector<unsigned char> encode_identity_note(const std::string& app);
+
+}  // namespace netleash::elf

@@ -1,0 +1,135 @@
+#include "validate.h"
+
+#include <algorithm>
+
+namespace netleash::elf {
+
+namespace {
+
+bool inside(uint64_t start, uint64_t size, uint64_t at, uint64_t length) {
+  return at >= start && at - start <= size && length <= size - (at - start);
+}
+
+// [vaddr, vaddr+size) lies in one PT_LOAD's file-backed bytes, at the matching offset.
+bool mapped(const std::vector<Phdr>& phdrs, uint64_t offset, uint64_t vaddr, uint64_t size,
+            bool need_write = false) {
+  return std::any_of(phdrs.begin(), phdrs.end(), [&](const Phdr& p) {
+    return p.p_type == PT_LOAD && inside(p.p_vaddr, p.p_filesz, vaddr, size) &&
+           offset - p.p_offset == vaddr - p.p_vaddr && (!need_write || (p.p_flags & PF_W));
+  });
+}
+
+bool unchanged_from_input(const ElfFile& input, const Phdr& p) {
+  return std::any_of(input.phdrs.begin(), input.phdrs.end(), [&](const Phdr& q) {
+    return std::memcmp(&p, &q, sizeof(Phdr)) == 0;
+  });
+}
+
+void check_loads(const ElfFile& input, const Plan& plan, std::vector<std::string>& problems) {
+  const Phdr* previous = nullptr;
+  for (const Phdr& p : plan.phdrs) {
+    if (p.p_type != PT_LOAD) continue;
+    if (p.p_align > 1 && (!is_power_of_two(p.p_align) || (p.p_offset - p.p_vaddr) % p.p_align)) {
+      problems.push_back("PT_LOAD offset and address disagree modulo its alignment");
+    }
+    if (p.p_filesz > p.p_memsz || p.p_offset > plan.output_size ||
+        p.p_filesz > plan.output_size - p.p_offset) {
+      problems.push_back("PT_LOAD file range is invalid");
+    }
+    if ((p.p_flags & PF_W) && (p.p_flags & PF_X) && !unchanged_from_input(input, p)) {
+      problems.push_back("new PT_LOAD is writable and executable");
+    }
+    if (previous) {
+      if (p.p_vaddr < previous->p_vaddr) problems.push_back("PT_LOAD entries not sorted by address");
+      if (p.p_vaddr < previous->p_vaddr + previous->p_memsz) problems.push_back("PT_LOADs overlap");
+    }
+    previous = &p;
+  }
+  // The new segment must not share a page with another one: the loader would map two
+  // different file ranges at one page (mmap MAP_FIXED replaces the earlier mapping).
+  const Phdr& added = plan.phdrs[plan.segment_index];
+  uint64_t page = std::max<uint64_t>(added.p_align, 1);
+  for (const Phdr& p : plan.phdrs) {
+    if (p.p_type != PT_LOAD || &p == &added) continue;
+    if (align_up(p.p_vaddr + p.p_memsz, page) > added.p_vaddr) {
+      problems.push_back("new PT_LOAD shares a page with an existing segment");
+    }
+  }
+}
+
+void check_segments(const Plan& plan, std::vector<std::string>& problems) {
+  for (const Phdr& p : plan.phdrs) {
+    switch (p.p_type) {
+      case PT_PHDR:
+        if (p.p_offset != plan.ehdr.e_phoff || p.p_filesz != plan.phdrs.size() * sizeof(Phdr)) {
+          problems.push_back("PT_PHDR does not describe the program header table");
+        }
+        if (!mapped(plan.phdrs, p.p_offset, p.p_vaddr, p.p_filesz)) {
+          problems.push_back("PT_PHDR is not inside a PT_LOAD");
+        }
+        break;
+      case PT_DYNAMIC:
+        if (!mapped(plan.phdrs, p.p_offset, p.p_vaddr, p.p_filesz, true)) {
+          problems.push_back("PT_DYNAMIC is not inside a writable PT_LOAD");
+        }
+        break;
+      case PT_NOTE:
+      case PT_INTERP:
+        if (p.p_filesz != p.p_memsz || !mapped(plan.phdrs, p.p_offset, p.p_vaddr, p.p_filesz)) {
+          problems.push_back(p.p_type == PT_NOTE ? "PT_NOTE is not inside a PT_LOAD"
+                                                 : "PT_INTERP is not inside a PT_LOAD");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  if (plan.ehdr.e_phoff > plan.output_size ||
+      plan.phdrs.size() * sizeof(Phdr) > plan.output_size - plan.ehdr.e_phoff) {
+    problems.push_back("program header table outside the file");
+  }
+}
+
+void check_dynamic(const Plan& plan, std::vector<std::string>& problems) {
+  uint64_t strtab = 0, strsz = 0;
+  size_t needed = 0;
+  bool shim_first = false;
+  for (size_t i = 0; i < plan.dynamic.size(); ++i) {
+    const Dyn& d = plan.dynamic[i];
+    if (d.d_tag == DT_STRTAB) strtab = d.d_val;
+    if (d.d_tag == DT_STRSZ) strsz = d.d_val;
+    if (d.d_tag == DT_NEEDED && ++needed == 1) shim_first = i == 0;
+  }
+  if (strtab != plan.dynstr_vaddr || strsz != plan.dynstr_size) {
+    problems.push_back("DT_STRTAB/DT_STRSZ do not describe the new .dynstr");
+  }
+  if (plan.shim && !shim_first) problems.push_back("the shim is not the first DT_NEEDED");
+  for (const Shdr& s : plan.shdrs) {
+    if (s.sh_type == SHT_STRTAB && (s.sh_flags & SHF_ALLOC) && s.sh_addr == strtab &&
+        s.sh_size != strsz) {
+      problems.push_back(".dynstr section header disagrees with DT_STRSZ");
+    }
+    if (s.sh_type == SHT_DYNAMIC) {
+      bool agrees = std::any_of(plan.phdrs.begin(), plan.phdrs.end(), [&](const Phdr& p) {
+        return p.p_type == PT_DYNAMIC && p.p_offset == s.sh_offset && p.p_vaddr == s.sh_addr;
+      });
+      if (!agrees) problems.push_back(".dynamic section header disagrees with PT_DYNAMIC");
+    }
+    if (s.sh_type != SHT_NOBITS && s.sh_type != SHT_NULL &&
+        (s.sh_offset > plan.output_size || s.sh_size > plan.output_size - s.sh_offset)) {
+      problems.push_back("a section lies outside the file");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> validate(const ElfFile& input, const Plan& plan) {
+  std::vector<std::string> problems;
+  check_loads(input, plan, problems);
+  check_segments(plan, problems);
+  check_dynamic(plan, problems);
+  return problems;
+}
+
+}  // namespace netleash::elf
