@@ -1,0 +1,163 @@
+// socket() and the calls that set up or describe a socket: socketpair,
+// connect, bind, listen, accept, shutdown, getsockname, getpeername.
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "real.h"
+
+using namespace netleash::shim;
+
+namespace {
+
+constexpr int kTypeFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
+constexpr int kIpProtoMptcp = 262;  // an MPTCP socket is still a TCP socket to the app
+
+// What an Internet socket() request becomes: 0 for TCP/UDP, else an errno.
+int classify(int domain, int base_type, int* protocol) {
+  (void)domain;
+  if (base_type == SOCK_STREAM) {
+    if (*protocol != 0 && *protocol != IPPROTO_TCP && *protocol != kIpProtoMptcp) return EPROTONOSUPPORT;
+    *protocol = IPPROTO_TCP;
+    return 0;
+  }
+  if (base_type == SOCK_DGRAM) {
+    // IPPROTO_ICMP/ICMPV6 "ping sockets" reach the network directly: refused.
+    if (*protocol == IPPROTO_ICMP || *protocol == IPPROTO_ICMPV6) return EACCES;
+    if (*protocol != 0 && *protocol != IPPROTO_UDP) return EPROTONOSUPPORT;
+    *protocol = IPPROTO_UDP;
+    return 0;
+  }
+  // SOCK_RAW, SCTP's SOCK_SEQPACKET, anything else: the app never holds an
+  // Internet socket the daemon does not relay.
+  return EACCES;
+}
+
+}  // namespace
+
+NL_EXPORT int socket(int domain, int type, int protocol) noexcept {
+  if (domain != AF_INET && domain != AF_INET6) {
+    if (domain == AF_PACKET) return fail(EACCES);
+    int fd = NL_REAL(socket)(domain, type, protocol);
+    if (fd >= 0) fd_forget(fd);  // a stale entry from an fd libc closed behind our back
+    return fd;
+  }
+  int base = type & ~kTypeFlags;
+  int err = classify(domain, base, &protocol);
+  if (err != 0) {
+    debug("socket(%d, %d, %d) refused", domain, type, protocol);
+    return fail(err);
+  }
+  VSocket* vs = vsocket_new(domain, base, protocol);
+  if (vs == nullptr) return fail(ENOMEM);
+  int fd = NL_REAL(socket)(AF_UNIX, (base == SOCK_STREAM ? SOCK_STREAM : SOCK_SEQPACKET) | (type & kTypeFlags), 0);
+  if (fd < 0) {
+    int saved = errno;
+    vsocket_unref(vs);
+    return fail(saved);
+  }
+  if (!fd_install(fd, vs)) {
+    vsocket_unref(vs);
+    NL_REAL(close)(fd);
+    return fail(EMFILE);
+  }
+  return fd;
+}
+
+NL_EXPORT int socketpair(int domain, int type, int protocol, int fds[2]) noexcept {
+  // AF_INET socketpair is EOPNOTSUPP from the kernel; others pass through.
+  int r = NL_REAL(socketpair)(domain, type, protocol, fds);
+  if (r == 0) {
+    fd_forget(fds[0]);
+    fd_forget(fds[1]);
+  }
+  return r;
+}
+
+NL_EXPORT int connect(int fd, const struct sockaddr* sa, socklen_t len) {
+  VSocket* vs = fd_lookup(fd);
+  if (vs == nullptr) return NL_REAL(connect)(fd, sa, len);
+  if (vs->type == SOCK_DGRAM) return udp_connect(vs, fd, sa, len);
+  return tcp_connect(vs, fd, sa, len);
+}
+
+NL_EXPORT int bind(int fd, const struct sockaddr* sa, socklen_t len) noexcept {
+  VSocket* vs = fd_lookup(fd);
+  if (vs == nullptr) return NL_REAL(bind)(fd, sa, len);
+  // The address is what the app believes it has; the real one is the
+  // daemon's. Inbound rules will map it (listen/accept are not relayed yet).
+  wire::Address local;
+  int err = address_from_sockaddr(vs->domain, sa, len, &local);
+  if (err != 0) return fail(err);
+  if (vs->bound || vs->peer.family != 0) return fail(EINVAL);
+  if (local.port == 0) local.port = ephemeral_port();
+  vs->local = local;
+  vs->bound = true;
+  return 0;
+}
+
+NL_EXPORT int listen(int fd, int backlog) noexcept {
+  VSocket* vs = fd_lookup(fd);
+  if (vs == nullptr) return NL_REAL(listen)(fd, backlog);
+  if (vs->type != SOCK_STREAM) return fail(EOPNOTSUPP);
+  // Inbound (kListen/kAccept) comes later: until then no inbound rule can
+  // match, which the contract spells EACCES.
+  debug("listen on fd %d refused: no inbound support", fd);
+  return fail(EACCES);
+}
+
+NL_EXPORT int accept4(int fd, struct sockaddr* sa, socklen_t* len, int flags) {
+  VSocket* vs = fd_lookup(fd);
+  if (vs != nullptr) return fail(vs->type == SOCK_STREAM ? EINVAL : EOPNOTSUPP);  // never listening yet
+  int r = NL_REAL(accept4)(fd, sa, len, flags);
+  if (r >= 0) fd_forget(r);
+  return r;
+}
+
+NL_EXPORT int accept(int fd, struct sockaddr* sa, socklen_t* len) {
+  VSocket* vs = fd_lookup(fd);
+  if (vs != nullptr) return fail(vs->type == SOCK_STREAM ? EINVAL : EOPNOTSUPP);
+  int r = NL_REAL(accept)(fd, sa, len);
+  if (r >= 0) fd_forget(r);
+  return r;
+}
+
+NL_EXPORT int shutdown(int fd, int how) noexcept {
+  VSocket* vs = fd_lookup(fd);
+  if (vs == nullptr) return NL_REAL(shutdown)(fd, how);
+  if (how < SHUT_RD || how > SHUT_RDWR) return fail(EINVAL);
+  State s = load_state(vs);
+  if (s == State::kTcpConnecting) {
+    // Shutting down a half-open connection: settle it first so the daemon
+    // sees the EOF after the relay exists, as TCP would send FIN after SYN.
+    int r = tcp_finish_connect(vs, fd, !fd_is_nonblocking(fd));
+    if (r != 0) return fail(ENOTCONN);
+    s = load_state(vs);
+  }
+  if (s == State::kTcpEstablished) return NL_REAL(shutdown)(fd, how);
+  if (s == State::kUdp && vs->peer.family != 0) return 0;  // nothing to signal on UDP
+  return fail(ENOTCONN);
+}
+
+NL_EXPORT int getsockname(int fd, struct sockaddr* sa, socklen_t* len) noexcept {
+  VSocket* vs = fd_lookup(fd);
+  if (vs == nullptr) return NL_REAL(getsockname)(fd, sa, len);
+  if (len == nullptr || (sa == nullptr && *len > 0)) return fail(EFAULT);
+  address_to_sockaddr(vs->domain, vs->local, sa, len);
+  return 0;
+}
+
+NL_EXPORT int getpeername(int fd, struct sockaddr* sa, socklen_t* len) noexcept {
+  VSocket* vs = fd_lookup(fd);
+  if (vs == nullptr) return NL_REAL(getpeername)(fd, sa, len);
+  if (len == nullptr || (sa == nullptr && *len > 0)) return fail(EFAULT);
+  State s = load_state(vs);
+  if (s == State::kTcpConnecting) tcp_take_error(vs, fd);  // connected by now? (no wait)
+  s = load_state(vs);
+  bool connected = s == State::kTcpEstablished || (s == State::kUdp && vs->peer.family != 0);
+  if (!connected) return fail(ENOTCONN);
+  address_to_sockaddr(vs->domain, vs->peer, sa, len);
+  return 0;
+}
