@@ -1,0 +1,73 @@
+// The audit log: one JSON object per line, one line per decision and one per
+// closed connection. Daemon diagnostics never go here (they go to stderr).
+//
+// Writing must never stall the event loop: when the log is a pipe whose
+// reader is slow, lines wait in a bounded buffer that a timer retries; past
+// the bound, lines are dropped and counted (and the count is logged).
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace netleash::proxyd {
+
+struct AuditEvent {
+  const char* op = "";        // connect, sendto, resolve, listen, accept, close
+  std::string app;            // empty: the process carries no identity record
+  pid_t pid = 0;
+  std::string dst;            // "ip:port" / "[ip6]:port"; empty when not applicable
+  std::string host;           // name the address was resolved from, or the name asked for
+  bool allow = false;
+  std::optional<size_t> rule; // index of the matching rule in the app's policy
+  std::string reason;
+};
+
+struct CloseEvent {
+  const char* op = "close";
+  std::string app;
+  pid_t pid = 0;
+  std::string dst;
+  const char* protocol = "tcp";
+  uint64_t bytes_sent = 0;      // app -> destination
+  uint64_t bytes_received = 0;  // destination -> app
+  uint64_t duration_ms = 0;
+};
+
+// Formatting is separate from writing so the unit tests can check lines.
+std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms);
+std::string format_close_line(const CloseEvent& event, uint64_t unix_ms);
+std::string format_timestamp(uint64_t unix_ms);  // RFC 3339, UTC, milliseconds
+
+class Audit {
+ public:
+  static constexpr size_t kMaxPending = 4u << 20;
+
+  // path "-" means standard output. Returns nullptr (and sets *error) when
+  // the file cannot be opened.
+  static Audit* open(uv_loop_t* loop, const std::string& path, std::string* error);
+
+  void record(const AuditEvent& event);
+  void record(const CloseEvent& event);
+
+  // Writes everything still pending, blocking if it must (used at exit), and
+  // releases the retry timer; the object is deleted by its close callback.
+  void close();
+
+ private:
+  Audit(uv_loop_t* loop, int fd, bool owns_fd);
+  void append(std::string line);
+  void flush_ready();
+  static void on_retry(uv_timer_t* timer);
+
+  int fd_;
+  bool owns_fd_;
+  std::string pending_;
+  uint64_t dropped_ = 0;
+  uv_timer_t retry_{};
+};
+
+}  // namespace netleash::proxyd

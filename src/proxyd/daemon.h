@@ -1,0 +1,69 @@
+// The daemon's shared state: one instance per process, owned by main(), used
+// by every module from the single libuv loop (so no locking anywhere).
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+
+#include "audit.h"
+#include "config.h"
+#include "identity.h"
+#include "connection_limits.h"
+#include "policy/policy.h"
+#include "policy/resolution_cache.h"
+
+namespace netleash::proxyd {
+
+class Resolver;
+struct Listener;
+struct PendingQueue;
+struct Signals;
+
+// Every accepted connection past its handshake links itself here, so that
+// SIGTERM can end them all and the loop can finish.
+struct Tracked {
+  Tracked* prev = nullptr;
+  Tracked* next = nullptr;
+  virtual void stop() = 0;  // close now; the object frees itself later
+
+ protected:
+  ~Tracked() = default;
+};
+
+struct Daemon {
+  uv_loop_t* loop = nullptr;
+  Config config;
+  std::string socket_path;
+  std::string policy_dir;
+  // Swapped whole on reload; a decision reads it synchronously, so nothing
+  // needs to keep an old set alive.
+  std::shared_ptr<const policy::PolicySet> policies;
+  policy::ResolutionCache resolutions;
+  IdentityCache identities;
+  ConnectionLimits limits;
+  Audit* audit = nullptr;
+  Resolver* resolver = nullptr;
+  Listener* stream_listener = nullptr;
+  Listener* seqpacket_listener = nullptr;
+  PendingQueue* pending = nullptr;
+  Signals* signals = nullptr;
+  uv_timer_t expiry{};  // drops expired resolutions of idle apps
+  Tracked* active = nullptr;  // head of the list of live connections
+  size_t active_count = 0;
+  bool stopping = false;
+
+  Daemon(uv_loop_t* l, const Config& c, AppIdReader reader);
+
+  void track(Tracked* t);
+  void untrack(Tracked* t);
+};
+
+// Milliseconds on the loop's clock, for durations.
+inline uint64_t loop_now_ms(const Daemon& d) { return uv_now(d.loop); }
+
+// Logs a daemon diagnostic (not an audit line) to stderr.
+void log_message(const char* format, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,103 @@
+#include "decisions.h"
+
+#include <optional>
+
+#include "wire_check.h"
+
+namespace netleash::proxyd {
+namespace {
+
+uint64_t now_seconds(const Daemon& d) { return uv_now(d.loop) / 1000; }
+
+policy::Decision refuse(std::string reason) {
+  policy::Decision decision;
+  decision.reason = std::move(reason);
+  return decision;
+}
+
+std::optional<policy::IpAddress> ip_of(const wire::Address& address) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (!to_sockaddr(address, &storage, &length)) return std::nullopt;
+  const auto endpoint =
+      policy::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+  if (!endpoint) return std::nullopt;
+  return endpoint->address;
+}
+
+// Who may ask anything at all: a process with an identity record whose app
+// has a policy. Returns the policy, or nullptr with *refusal filled in.
+const policy::AppPolicy* policy_of(const Daemon& d, const PeerIdentity& who,
+                                   policy::Decision* refusal) {
+  if (who.app.empty()) {
+    *refusal = refuse(who.failure);
+    return nullptr;
+  }
+  const policy::AppPolicy* app = d.policies->find(who.app);
+  if (app == nullptr) *refusal = policy::no_policy(who.app);
+  return app;
+}
+
+}  // namespace
+
+policy::Decision decide_outbound(Daemon& d, const PeerIdentity& who,
+                                 const wire::Address& destination, policy::Protocol protocol) {
+  policy::Decision decision;
+  const policy::AppPolicy* app = policy_of(d, who, &decision);
+  if (app == nullptr) return decision;
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (!to_sockaddr(destination, &storage, &length)) return refuse("not an IP destination");
+  const auto endpoint =
+      policy::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+  if (!endpoint) return refuse("not an IP destination");
+  const std::vector<std::string> names =
+      d.resolutions.names(who.app, endpoint->address, now_seconds(d));
+  return policy::match_outbound(*app, *endpoint, protocol, names);
+}
+
+policy::Decision decide_resolve(Daemon& d, const PeerIdentity& who, const std::string& name) {
+  policy::Decision decision;
+  const policy::AppPolicy* app = policy_of(d, who, &decision);
+  if (app == nullptr) return decision;
+  if (!policy::may_resolve(*app, name)) return refuse("no rule allows resolving this name");
+  decision.allow = true;
+  decision.reason = app->resolve_any ? "\"resolve\": \"any\"" : "a host rule matches";
+  return decision;
+}
+
+void record_resolution(Daemon& d, const PeerIdentity& who, const std::string& name,
+                       const std::vector<wire::Address>& addresses, uint32_t ttl_s) {
+  for (const auto& address : addresses)
+    if (const auto ip = ip_of(address))
+      d.resolutions.record(who.app, *ip, name, ttl_s, now_seconds(d));
+}
+
+void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
+                    const wire::Address& destination, const policy::Decision& decision) {
+  AuditEvent event;
+  event.op = op;
+  event.app = who.app;
+  event.pid = who.pid;
+  event.dst = format_endpoint(destination);
+  event.host = decision.host;
+  event.allow = decision.allow;
+  event.rule = decision.rule;
+  event.reason = decision.reason;
+  d.audit->record(event);
+}
+
+void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
+                   const policy::Decision& decision) {
+  AuditEvent event;
+  event.op = "resolve";
+  event.app = who.app;
+  event.pid = who.pid;
+  event.host = name;
+  event.allow = decision.allow;
+  event.rule = decision.rule;
+  event.reason = decision.reason;
+  d.audit->record(event);
+}
+
+}  // namespace netleash::proxyd

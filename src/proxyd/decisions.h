@@ -1,0 +1,34 @@
+// Policy decisions for a peer, and their audit lines. Everything that allows
+// or refuses something on behalf of an app goes through here, so that every
+// decision is checked the same way and audited exactly once.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "daemon.h"
+#include "policy/policy.h"
+#include "wire.h"
+
+namespace netleash::proxyd {
+
+// The decision for `who` sending to / connecting to `destination` (already
+// normalized). Host rules see the names the daemon resolved for this app.
+// Not audited: the caller may still refuse (limits) and audits once.
+policy::Decision decide_outbound(Daemon& d, const PeerIdentity& who,
+                                 const wire::Address& destination, policy::Protocol protocol);
+
+// May the daemon resolve `name` for `who`? Not audited (see audit_resolve).
+policy::Decision decide_resolve(Daemon& d, const PeerIdentity& who, const std::string& name);
+
+// Remembers that `name` resolved to `addresses` for `who`, for host rules.
+void record_resolution(Daemon& d, const PeerIdentity& who, const std::string& name,
+                       const std::vector<wire::Address>& addresses, uint32_t ttl_s);
+
+void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
+                    const wire::Address& destination, const policy::Decision& decision);
+
+void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
+                   const policy::Decision& decision);
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,86 @@
+// netleashd: the netleash policy daemon. See src/proxyd/README.md.
+#include <getopt.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "policy/policy.h"
+#include "service.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: netleashd --socket PATH --policy-dir DIR [--audit-log FILE|-] [--config FILE]\n"
+    "       netleashd --check --policy-dir DIR\n"
+    "       netleashd --help | --version\n"
+    "\n"
+    "  --socket PATH      listen on PATH (TCP) and PATH.dgram (UDP, resolution)\n"
+    "  --policy-dir DIR   one JSON policy per application: DIR/*.json\n"
+    "  --audit-log FILE   audit log, one JSON object per line (default -: stdout)\n"
+    "  --config FILE      daemon configuration (limits, timeouts, resolver)\n"
+    "  --check            validate every policy file and exit\n"
+    "\n"
+    "SIGHUP reloads the policies; SIGTERM stops the daemon.\n";
+
+int usage_error(const char* message) {
+  std::fprintf(stderr, "netleashd: %s\n%s", message, kUsage);
+  return 2;
+}
+
+int check_policies(const std::string& dir) {
+  std::vector<std::string> errors;
+  const auto set = netleash::policy::PolicySet::load_dir(dir, &errors);
+  for (const auto& line : errors) std::fprintf(stderr, "%s\n", line.c_str());
+  if (!set) return 1;
+  std::printf("%s: %zu policies OK\n", dir.c_str(), set->apps().size());
+  return 0;
+}
+
+// Every relayed connection costs two descriptors; the soft limit is often
+// far below what the hard limit allows.
+void raise_fd_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  enum { kSocket = 1, kPolicyDir, kAuditLog, kConfig, kCheck, kHelp, kVersion };
+  static const option kOptions[] = {
+      {"socket", required_argument, nullptr, kSocket},
+      {"policy-dir", required_argument, nullptr, kPolicyDir},
+      {"audit-log", required_argument, nullptr, kAuditLog},
+      {"config", required_argument, nullptr, kConfig},
+      {"check", no_argument, nullptr, kCheck},
+      {"help", no_argument, nullptr, kHelp},
+      {"version", no_argument, nullptr, kVersion},
+      {nullptr, 0, nullptr, 0},
+  };
+  netleash::proxyd::Options options;
+  bool check = false;
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, "", kOptions, nullptr)) != -1;) {
+    switch (c) {
+      case kSocket: options.socket_path = optarg; break;
+      case kPolicyDir: options.policy_dir = optarg; break;
+      case kAuditLog: options.audit_log = optarg; break;
+      case kConfig: options.config_file = optarg; break;
+      case kCheck: check = true; break;
+      case kHelp: std::fputs(kUsage, stdout); return 0;
+      case kVersion: std::printf("netleashd %s\n", NETLEASH_VERSION); return 0;
+      default: return usage_error("unknown option or missing argument");
+    }
+  }
+  if (optind < argc) return usage_error("unexpected argument");
+  if (options.policy_dir.empty()) return usage_error("--policy-dir is required");
+  if (check) return check_policies(options.policy_dir);
+  if (options.socket_path.empty()) return usage_error("--socket is required");
+  raise_fd_limit();
+  return netleash::proxyd::run_service(options);
+}

@@ -1,0 +1,154 @@
+#include "pending.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon.h"
+#include "identity.h"
+#include "queries.h"
+#include "tcp_session.h"
+#include "udp_association.h"
+
+namespace netleash::proxyd {
+
+struct Pending {
+  Daemon* daemon = nullptr;
+  Channel channel = Channel::kStream;
+  int fd = -1;
+  uint64_t deadline_ms = 0;
+  Pending* prev = nullptr;
+  Pending* next = nullptr;
+  uv_poll_t poll{};
+  PeerIdentity who;
+  size_t received = 0;
+  wire::Request request{};
+};
+
+struct PendingQueue {
+  Daemon* daemon;
+  Pending* head = nullptr;  // oldest
+  Pending* tail = nullptr;
+  size_t count = 0;
+  uv_timer_t timer{};
+};
+
+namespace {
+
+void unlink_pending(PendingQueue* queue, Pending* p) {
+  (p->prev ? p->prev->next : queue->head) = p->next;
+  (p->next ? p->next->prev : queue->tail) = p->prev;
+  --queue->count;
+}
+
+// Ends the pending state. The fd is closed unless it was handed on.
+void finish(Pending* p, bool close_fd) {
+  unlink_pending(p->daemon->pending, p);
+  uv_close(reinterpret_cast<uv_handle_t*>(&p->poll),
+           [](uv_handle_t* handle) { delete static_cast<Pending*>(handle->data); });
+  if (close_fd) close(p->fd);
+}
+
+void drop(Pending* p, const char* why) {
+  log_message("pid %d (%s): closing connection: %s", static_cast<int>(p->who.pid),
+              p->who.app.empty() ? "no app" : p->who.app.c_str(), why);
+  finish(p, true);
+}
+
+void dispatch(Pending* p) {
+  Daemon* d = p->daemon;
+  const int fd = p->fd;
+  const wire::Request request = p->request;
+  PeerIdentity who = std::move(p->who);
+  finish(p, false);  // the poll handle is released before another handle takes the fd
+  switch (static_cast<wire::Op>(request.op)) {
+    case wire::Op::kConnect: return tcp_session_start(d, fd, std::move(who), request);
+    case wire::Op::kDatagramOpen: return udp_association_start(d, fd, std::move(who), request);
+    case wire::Op::kCheck: return query_check(d, fd, who, request);
+    case wire::Op::kResolve: return query_resolve(d, fd, std::move(who), request);
+    default: close(fd);  // validate_request() lets no other op through
+  }
+}
+
+// Reads what is missing of the Request and never more: on the stream socket
+// the bytes after it are padding the daemon drains later; on the seqpacket
+// socket the Request is one whole packet.
+void on_readable(uv_poll_t* poll, int status, int /*events*/) {
+  auto* p = static_cast<Pending*>(poll->data);
+  if (status < 0) return drop(p, "poll error");
+  auto* bytes = reinterpret_cast<char*>(&p->request);
+  ssize_t n;
+  if (p->channel == Channel::kStream) {
+    n = recv(p->fd, bytes + p->received, sizeof p->request - p->received, MSG_DONTWAIT);
+  } else {
+    n = recv(p->fd, bytes, sizeof p->request, MSG_DONTWAIT | MSG_TRUNC);
+  }
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EINTR) return;
+    return drop(p, std::strerror(errno));
+  }
+  if (n == 0) return drop(p, "closed before sending a complete request");
+  if (p->channel == Channel::kSeqpacket) {
+    // Any padding must come in the same packet; MSG_TRUNC gave its real size.
+    if (static_cast<size_t>(n) < sizeof p->request) return drop(p, "truncated request");
+    if (static_cast<size_t>(n) != sizeof p->request && static_cast<uint32_t>(n) != p->request.length)
+      return drop(p, "packet size does not match the request length");
+    p->received = sizeof p->request;
+  } else {
+    p->received += static_cast<size_t>(n);
+    if (p->received < sizeof p->request) return;
+  }
+  if (const char* problem = validate_request(p->request, p->channel)) return drop(p, problem);
+  dispatch(p);
+}
+
+void on_deadline(uv_timer_t* timer) {
+  auto* queue = static_cast<PendingQueue*>(timer->data);
+  const uint64_t now = uv_now(queue->daemon->loop);
+  while (queue->head != nullptr && queue->head->deadline_ms <= now)
+    drop(queue->head, "no complete request before the deadline");
+  if (queue->head != nullptr) uv_timer_start(timer, on_deadline, queue->head->deadline_ms - now, 0);
+}
+
+}  // namespace
+
+PendingQueue* pending_queue_create(Daemon* daemon) {
+  auto* queue = new PendingQueue{daemon};
+  uv_timer_init(daemon->loop, &queue->timer);
+  queue->timer.data = queue;
+  return queue;
+}
+
+void pending_queue_close(PendingQueue* queue) {
+  while (queue->head != nullptr) finish(queue->head, true);
+  uv_close(reinterpret_cast<uv_handle_t*>(&queue->timer),
+           [](uv_handle_t* handle) { delete static_cast<PendingQueue*>(handle->data); });
+}
+
+void pending_start(Daemon* daemon, int fd, Channel channel) {
+  PendingQueue* queue = daemon->pending;
+  if (queue->count >= daemon->config.max_pending) drop(queue->head, "too many pending connections");
+  auto* p = new Pending;
+  p->daemon = daemon;
+  p->channel = channel;
+  p->fd = fd;
+  p->deadline_ms = uv_now(daemon->loop) + daemon->config.request_timeout_ms;
+  p->who = identify_peer(fd, &daemon->identities);
+  if (uv_poll_init_socket(daemon->loop, &p->poll, fd) != 0) {
+    close(fd);
+    delete p;
+    return;
+  }
+  p->poll.data = p;
+  p->prev = queue->tail;
+  (queue->tail ? queue->tail->next : queue->head) = p;
+  queue->tail = p;
+  ++queue->count;
+  uv_poll_start(&p->poll, UV_READABLE, on_readable);
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&queue->timer)))
+    uv_timer_start(&queue->timer, on_deadline, daemon->config.request_timeout_ms, 0);
+}
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,26 @@
+// An accepted connection until its Request has arrived: identified at once
+// (credentials are those of connect() time), then read with raw recv() on a
+// uv_poll so that not one byte past the Request is consumed (the padding must
+// stay in the socket until the Result is written; see docs/protocol.md).
+//
+// Pending connections are bounded (config max_pending: the oldest is dropped
+// to make room) and each must deliver its Request within request_timeout_ms.
+// One timer serves them all: they are kept in accept order, so the oldest
+// deadline is always the list's head.
+#pragma once
+
+#include "wire_check.h"
+
+namespace netleash::proxyd {
+
+struct Daemon;
+struct PendingQueue;
+
+PendingQueue* pending_queue_create(Daemon* daemon);
+// Drops every pending connection and frees the queue (at shutdown).
+void pending_queue_close(PendingQueue* queue);
+
+// Takes ownership of the accepted, non-blocking `fd`.
+void pending_start(Daemon* daemon, int fd, Channel channel);
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,98 @@
+#include "queries.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon.h"
+#include "decisions.h"
+#include "resolver.h"
+#include "wire_check.h"
+
+namespace netleash::proxyd {
+namespace {
+
+// Replies are small and the socket is fresh; a peer that cannot take one
+// packet right now loses it rather than the loop waiting for it.
+void send_packet(int fd, const void* data, size_t size) {
+  send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+wire::ResolveReply make_resolve_reply(const ResolveResult& result, int family) {
+  wire::ResolveReply reply{};
+  reply.magic = wire::kMagic;
+  reply.kind = static_cast<uint16_t>(wire::ReplyKind::kResolve);
+  reply.status = static_cast<int32_t>(result.status);
+  reply.ttl = result.ttl_s;
+  std::strncpy(reply.canonical_name, result.canonical_name.c_str(), wire::kMaxHostName);
+  for (const auto& address : result.addresses) {
+    if (reply.count == wire::kMaxResolveAddresses) break;
+    if (family != AF_UNSPEC && address.family != family) continue;
+    reply.addrs[reply.count++] = address;
+  }
+  if (reply.status == static_cast<int32_t>(wire::ResolveStatus::kOk) && reply.count == 0)
+    reply.status = static_cast<int32_t>(wire::ResolveStatus::kNoData);
+  return reply;
+}
+
+const char* status_text(wire::ResolveStatus status) {
+  switch (status) {
+    case wire::ResolveStatus::kOk: return "resolved";
+    case wire::ResolveStatus::kNoName: return "no such name";
+    case wire::ResolveStatus::kNoData: return "no address of the requested family";
+    case wire::ResolveStatus::kAgain: return "lookup failed temporarily";
+    case wire::ResolveStatus::kFail: return "lookup failed";
+  }
+  return "lookup failed";
+}
+
+}  // namespace
+
+void query_check(Daemon* d, int fd, const PeerIdentity& who, const wire::Request& request) {
+  const wire::Address destination = normalize_address(request.addr);
+  const auto protocol = request.protocol == static_cast<uint8_t>(wire::Protocol::kUdp)
+                            ? policy::Protocol::kUdp
+                            : policy::Protocol::kTcp;
+  const policy::Decision decision = decide_outbound(*d, who, destination, protocol);
+  // kCheck precedes a sendto (UDP) or, for completeness, a connect (TCP).
+  audit_decision(*d, who, protocol == policy::Protocol::kUdp ? "sendto" : "connect", destination,
+                 decision);
+  const wire::Reply reply = make_reply(wire::ReplyKind::kResult, decision.allow ? 0 : EACCES);
+  send_packet(fd, &reply, sizeof reply);
+  close(fd);
+}
+
+void query_resolve(Daemon* d, int fd, PeerIdentity who, const wire::Request& request) {
+  const std::string name = request.name;  // NUL-terminated: validate_request checked
+  const int family = request.hint_family;
+  policy::Decision decision = decide_resolve(*d, who, name);
+  if (!decision.allow) {
+    audit_resolve(*d, who, name, decision);
+    ResolveResult refused;
+    refused.status = wire::ResolveStatus::kNoName;
+    const wire::ResolveReply reply = make_resolve_reply(refused, family);
+    send_packet(fd, &reply, sizeof reply);
+    close(fd);
+    return;
+  }
+  // The fd stays open until the answer comes; if the app gives up meanwhile,
+  // the send fails harmlessly. A bounded resolver queue bounds these fds.
+  d->resolver->resolve(name, family, [d, fd, who = std::move(who), name, family,
+                                      decision](const ResolveResult& result) mutable {
+    const wire::ResolveReply reply = make_resolve_reply(result, family);
+    if (reply.status == static_cast<int32_t>(wire::ResolveStatus::kOk)) {
+      record_resolution(*d, who, name,
+                        std::vector<wire::Address>(reply.addrs, reply.addrs + reply.count),
+                        result.ttl_s);
+    }
+    decision.reason = std::string(status_text(static_cast<wire::ResolveStatus>(reply.status))) +
+                      " (" + std::to_string(reply.count) + " addresses; " + decision.reason + ")";
+    audit_resolve(*d, who, name, decision);
+    send_packet(fd, &reply, sizeof reply);
+    close(fd);
+  });
+}
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,17 @@
+// The one-shot seqpacket queries: Op::kCheck (may I send there?) and
+// Op::kResolve (resolve a name the app's policy allows). One Request, one
+// reply, close.
+#pragma once
+
+#include "identity.h"
+#include "wire.h"
+
+namespace netleash::proxyd {
+
+struct Daemon;
+
+// Both take ownership of `fd`.
+void query_check(Daemon* daemon, int fd, const PeerIdentity& who, const wire::Request& request);
+void query_resolve(Daemon* daemon, int fd, PeerIdentity who, const wire::Request& request);
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,112 @@
+#include "service.h"
+
+#include <cstdio>
+
+#include "identity_record.h"
+#include "listener.h"
+#include "pending.h"
+#include "resolver.h"
+#include "signals.h"
+
+namespace netleash::proxyd {
+namespace {
+
+constexpr uint64_t kExpiryPeriodMs = 60 * 1000;
+
+void on_expiry(uv_timer_t* timer) {
+  auto* d = static_cast<Daemon*>(timer->data);
+  d->resolutions.expire(uv_now(d->loop) / 1000);
+}
+
+// Everything that start() opened, in reverse; safe to call on a partial start.
+void close_all(Daemon& d) {
+  if (d.stream_listener != nullptr) listener_close(d.stream_listener);
+  if (d.seqpacket_listener != nullptr) listener_close(d.seqpacket_listener);
+  d.stream_listener = d.seqpacket_listener = nullptr;
+  if (d.pending != nullptr) pending_queue_close(d.pending);
+  d.pending = nullptr;
+  // stop() only starts closing; the object unlinks itself from its close callback.
+  for (Tracked* t = d.active; t != nullptr; t = t->next) t->stop();
+  if (d.resolver != nullptr) d.resolver->close();
+  d.resolver = nullptr;
+  if (d.signals != nullptr) signals_close(d.signals);
+  d.signals = nullptr;
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&d.expiry)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&d.expiry), nullptr);
+}
+
+bool start(Daemon& d, const Options& options, std::string* error) {
+  uv_timer_init(d.loop, &d.expiry);
+  d.expiry.data = &d;
+  uv_timer_start(&d.expiry, on_expiry, kExpiryPeriodMs, kExpiryPeriodMs);
+  d.resolver = Resolver::create(d.loop, d.config.resolver, error);
+  if (d.resolver == nullptr) return false;
+  d.pending = pending_queue_create(&d);
+  d.stream_listener = listener_open(&d, options.socket_path, Channel::kStream, error);
+  if (d.stream_listener == nullptr) return false;
+  d.seqpacket_listener =
+      listener_open(&d, options.socket_path + ".dgram", Channel::kSeqpacket, error);
+  if (d.seqpacket_listener == nullptr) return false;
+  d.signals = signals_install(&d);
+  return true;
+}
+
+}  // namespace
+
+bool reload_policies(Daemon& d) {
+  std::vector<std::string> errors;
+  auto loaded = policy::PolicySet::load_dir(d.policy_dir, &errors);
+  if (!loaded) {
+    for (const auto& line : errors) std::fprintf(stderr, "%s\n", line.c_str());
+    log_message("policies in %s are invalid; keeping the %zu loaded before",
+                d.policy_dir.c_str(), d.policies->apps().size());
+    return false;
+  }
+  // Names resolved for apps that lost their policy can never match again.
+  for (const auto& app : d.policies->apps())
+    if (loaded->find(app.app) == nullptr) d.resolutions.forget(app.app);
+  d.policies = std::make_shared<const policy::PolicySet>(std::move(*loaded));
+  log_message("loaded %zu policies from %s", d.policies->apps().size(), d.policy_dir.c_str());
+  return true;
+}
+
+void stop_service(Daemon& d) {
+  if (d.stopping) return;
+  d.stopping = true;
+  close_all(d);
+}
+
+int run_service(const Options& options) {
+  Config config;
+  std::string error;
+  if (!options.config_file.empty() && !load_config(options.config_file, &config, &error)) {
+    std::fprintf(stderr, "netleashd: %s\n", error.c_str());
+    return 1;
+  }
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int status = 0;
+  {
+    Daemon d(&loop, config, &elf::read_app_id);
+    d.socket_path = options.socket_path;
+    d.policy_dir = options.policy_dir;
+    d.audit = Audit::open(&loop, options.audit_log, &error);
+    if (d.audit == nullptr || !reload_policies(d) || !start(d, options, &error)) {
+      if (!error.empty()) std::fprintf(stderr, "netleashd: %s\n", error.c_str());
+      d.stopping = true;
+      close_all(d);
+      status = 1;
+    } else {
+      log_message("listening on %s and %s.dgram", options.socket_path.c_str(),
+                  options.socket_path.c_str());
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    // Close audit lines are written from close callbacks: flush after them.
+    if (d.audit != nullptr) d.audit->close();
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  uv_loop_close(&loop);
+  return status;
+}
+
+}  // namespace netleash::proxyd

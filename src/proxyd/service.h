@@ -1,0 +1,28 @@
+// Start, reload and stop: the daemon's life from main()'s point of view.
+#pragma once
+
+#include <string>
+
+#include "daemon.h"
+
+namespace netleash::proxyd {
+
+struct Options {
+  std::string socket_path;
+  std::string policy_dir;
+  std::string audit_log = "-";
+  std::string config_file;
+};
+
+// Runs the daemon until SIGTERM/SIGINT; returns the process exit status.
+int run_service(const Options& options);
+
+// Loads the policy directory into a fresh set; on failure logs every error
+// and leaves the current set in place. Returns whether the set changed.
+bool reload_policies(Daemon& daemon);
+
+// Closes the listeners (removing their socket files), every pending and live
+// connection and the resolver; the loop then runs out of work and returns.
+void stop_service(Daemon& daemon);
+
+}  // namespace netleash::proxyd

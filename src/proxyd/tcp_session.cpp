@@ -1,0 +1,229 @@
+#include "tcp_session.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "daemon.h"
+#include "decisions.h"
+#include "relay.h"
+#include "wire_check.h"
+
+namespace netleash::proxyd {
+namespace {
+
+enum class State { kConnecting, kRelaying, kClosing };
+
+struct TcpSession final : Tracked {
+  Daemon* d;
+  PeerIdentity who;
+  wire::Address destination;
+  wire::SocketOptions options;
+  uint32_t padding;
+  int fd;  // the app's socket; raw until the relay wraps it in `app`
+  State state = State::kConnecting;
+  bool relayed = false;  // reached the relay: its end gets a close audit line
+  bool timed_out = false;
+  uint64_t started_ms;
+  int open_handles = 0;
+  uv_poll_t hangup_watch{};  // notices the app hanging up while we connect
+  uv_tcp_t upstream{};
+  uv_connect_t connect_req{};
+  uv_timer_t connect_timer{};
+  uv_pipe_t app{};
+  Relay relay;
+
+  TcpSession(Daemon* daemon, int client, PeerIdentity peer, const wire::Request& request)
+      : d(daemon),
+        who(std::move(peer)),
+        destination(normalize_address(request.addr)),
+        options(request.options),
+        padding(request.length - static_cast<uint32_t>(sizeof(wire::Request))),
+        fd(client),
+        started_ms(uv_now(daemon->loop)) {}
+
+  void stop() override;
+};
+
+bool send_reply(int fd, wire::ReplyKind kind, int error) {
+  const wire::Reply reply = make_reply(kind, error);
+  return send(fd, &reply, sizeof reply, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof reply;
+}
+
+void on_closed(uv_handle_t* handle) {
+  auto* s = static_cast<TcpSession*>(handle->data);
+  if (--s->open_handles > 0) return;
+  if (s->relayed) {
+    CloseEvent event;
+    event.app = s->who.app;
+    event.pid = s->who.pid;
+    event.dst = format_endpoint(s->destination);
+    event.bytes_sent = s->relay.up.bytes;
+    event.bytes_received = s->relay.down.bytes;
+    event.duration_ms = uv_now(s->d->loop) - s->started_ms;
+    s->d->audit->record(event);
+  }
+  s->d->limits.release(s->who.app);
+  s->d->untrack(s);
+  delete s;
+}
+
+void close_handle(void* handle) {
+  auto* h = static_cast<uv_handle_t*>(handle);
+  if (!uv_is_closing(h)) uv_close(h, on_closed);
+}
+
+void close_session(TcpSession* s) {
+  if (s->state == State::kClosing) return;
+  s->app.data = s->upstream.data = s;  // the relay had them
+  close_handle(&s->connect_timer);
+  close_handle(&s->upstream);
+  if (s->state == State::kRelaying) {
+    close_handle(&s->app);
+  } else {
+    close_handle(&s->hangup_watch);
+    close(s->fd);
+  }
+  s->state = State::kClosing;
+  s->relay.ended = true;
+}
+
+void TcpSession::stop() {
+  // A connect still in flight ends as if it had timed out; the app sees its socket close.
+  close_session(this);
+}
+
+// Errors (a peer resetting, an app exiting) are routine and not logged; the
+// close audit line records the connection's end either way.
+void on_relay_end(Relay* relay, const char* /*error*/) {
+  close_session(static_cast<TcpSession*>(relay->owner));
+}
+
+void start_relay(TcpSession* s) {
+  close_handle(&s->connect_timer);
+  // Stop watching with uv_poll before the pipe handle takes over the fd.
+  close_handle(&s->hangup_watch);
+  uv_pipe_init(s->d->loop, &s->app, 0);
+  s->app.data = s;
+  ++s->open_handles;
+  s->state = State::kRelaying;  // from here on the pipe handle owns the fd
+  if (uv_pipe_open(&s->app, s->fd) != 0) {
+    close(s->fd);
+    return close_session(s);
+  }
+  s->relayed = true;
+  s->app.data = s->upstream.data = &s->relay;
+  s->relay.owner = s;
+  s->relay.on_end = on_relay_end;
+  s->relay.marks = Watermarks{s->d->config.high_water, s->d->config.low_water};
+  s->relay.discard = s->padding;
+  relay_start(&s->relay, reinterpret_cast<uv_stream_t*>(&s->app),
+              reinterpret_cast<uv_stream_t*>(&s->upstream));
+}
+
+void on_connect(uv_connect_t* req, int status) {
+  auto* s = static_cast<TcpSession*>(req->data);
+  if (s->state == State::kClosing) return;
+  if (status < 0) {
+    send_reply(s->fd, wire::ReplyKind::kResult, connect_errno(status, s->timed_out));
+    return close_session(s);
+  }
+  // The Result goes out before the padding is drained: see docs/protocol.md.
+  if (!send_reply(s->fd, wire::ReplyKind::kResult, 0)) return close_session(s);
+  start_relay(s);
+}
+
+void on_connect_timeout(uv_timer_t* timer) {
+  auto* s = static_cast<TcpSession*>(timer->data);
+  s->timed_out = true;
+  // Closing the handle cancels the connect: on_connect then sees UV_ECANCELED.
+  send_reply(s->fd, wire::ReplyKind::kResult, ETIMEDOUT);
+  close_session(s);
+}
+
+void on_hangup(uv_poll_t* poll, int /*status*/, int /*events*/) {
+  close_session(static_cast<TcpSession*>(poll->data));
+}
+
+// The app's options, as far as they make sense on the daemon's socket.
+// Failures are ignored: the kernel clamps or refuses odd values itself.
+void apply_options(uv_tcp_t* tcp, const wire::SocketOptions& o) {
+  int fd = -1;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(tcp), &fd) != 0) return;
+  auto set = [fd](int level, int name, int32_t value) {
+    int v = value;
+    setsockopt(fd, level, name, &v, sizeof v);
+  };
+  // Always on: the daemon forwards what it receives as soon as it has it.
+  set(IPPROTO_TCP, TCP_NODELAY, 1);
+  if ((o.set & wire::SocketOptions::kKeepAlive) && o.keep_alive != 0) set(SOL_SOCKET, SO_KEEPALIVE, 1);
+  if ((o.set & wire::SocketOptions::kKeepIdle) && o.keep_idle > 0) set(IPPROTO_TCP, TCP_KEEPIDLE, o.keep_idle);
+  if ((o.set & wire::SocketOptions::kKeepInterval) && o.keep_interval > 0)
+    set(IPPROTO_TCP, TCP_KEEPINTVL, o.keep_interval);
+  if ((o.set & wire::SocketOptions::kKeepCount) && o.keep_count > 0) set(IPPROTO_TCP, TCP_KEEPCNT, o.keep_count);
+  if ((o.set & wire::SocketOptions::kSendBuffer) && o.send_buffer > 0) set(SOL_SOCKET, SO_SNDBUF, o.send_buffer);
+  if ((o.set & wire::SocketOptions::kReceiveBuffer) && o.receive_buffer > 0)
+    set(SOL_SOCKET, SO_RCVBUF, o.receive_buffer);
+}
+
+bool start_connect(TcpSession* s) {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  to_sockaddr(s->destination, &address, &length);
+  uv_loop_t* loop = s->d->loop;
+  // Creating the socket now lets the app's options apply before connect();
+  // if that fails, uv_tcp_connect creates it and reports the errno.
+  if (uv_tcp_init_ex(loop, &s->upstream, address.ss_family) != 0) uv_tcp_init(loop, &s->upstream);
+  uv_timer_init(loop, &s->connect_timer);
+  uv_poll_init_socket(loop, &s->hangup_watch, s->fd);
+  s->upstream.data = s->connect_timer.data = s->hangup_watch.data = s->connect_req.data = s;
+  s->open_handles = 3;
+  apply_options(&s->upstream, s->options);
+  const int status = uv_tcp_connect(&s->connect_req, &s->upstream,
+                                    reinterpret_cast<const sockaddr*>(&address), on_connect);
+  if (status < 0) {
+    send_reply(s->fd, wire::ReplyKind::kResult, connect_errno(status, false));
+    return false;
+  }
+  uv_timer_start(&s->connect_timer, on_connect_timeout, s->d->config.connect_timeout_ms, 0);
+  uv_poll_start(&s->hangup_watch, UV_DISCONNECT, on_hangup);
+  return true;
+}
+
+}  // namespace
+
+int connect_errno(int uv_status, bool timed_out) {
+  if (timed_out || uv_status == UV_ECANCELED) return ETIMEDOUT;
+  return uv_status < 0 ? -uv_status : ECONNREFUSED;
+}
+
+void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request) {
+  const wire::Address destination = normalize_address(request.addr);
+  policy::Decision decision = decide_outbound(*d, who, destination, policy::Protocol::kTcp);
+  std::string limit_reason;
+  int verdict = decision.allow ? 0 : EACCES;
+  if (decision.allow && !decision.via.empty()) {
+    decision.allow = false;
+    decision.reason = "rule " + std::to_string(*decision.rule) + " tunnels via \"" +
+                      decision.via + "\", and this daemon has no tunnel support";
+    verdict = ENETUNREACH;
+  } else if (decision.allow && !d->limits.acquire(who.app, &limit_reason)) {
+    decision.allow = false;
+    decision.reason = limit_reason;
+    verdict = ENOBUFS;
+  }
+  audit_decision(*d, who, "connect", destination, decision);
+  if (!send_reply(fd, wire::ReplyKind::kVerdict, verdict) || verdict != 0) {
+    if (verdict == 0) d->limits.release(who.app);
+    close(fd);
+    return;
+  }
+  auto* s = new TcpSession(d, fd, std::move(who), request);
+  d->track(s);
+  if (!start_connect(s)) close_session(s);
+}
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,19 @@
+// A virtual UDP socket (Op::kDatagramOpen on the seqpacket socket): one real
+// UDP socket per association. Every datagram the app sends is checked against
+// policy (the shim's kCheck is only a courtesy); datagrams come back only from
+// peers the app has sent to, as through a NAT. Nothing is queued: a datagram
+// that cannot be sent or delivered right now is dropped, as UDP may.
+#pragma once
+
+#include "identity.h"
+#include "wire.h"
+
+namespace netleash::proxyd {
+
+struct Daemon;
+
+// Takes ownership of `fd`, whose Request packet was read.
+void udp_association_start(Daemon* daemon, int fd, PeerIdentity who,
+                           const wire::Request& request);
+
+}  // namespace netleash::proxyd
