@@ -110,8 +110,10 @@ struct Request {
 enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3 };
 
 // Verdict (policy decided) and Result (operation finished) share this shape.
-// error is 0 or a positive errno value: EACCES for policy, or the errno the
-// daemon's real socket reported (ECONNREFUSED, ETIMEDOUT, ENETUNREACH, ...).
+// error is 0 or a positive errno value: EACCES for policy, ENOBUFS when the
+// daemon's connection limits refuse (Verdict or kDatagramOpen Result), or the
+// errno the daemon's real socket reported (ECONNREFUSED, ETIMEDOUT,
+// ENETUNREACH, ...). A client passes any non-zero error on as errno.
 struct Reply {
   uint32_t magic;  // kMagic
   uint16_t kind;   // ReplyKind
