@@ -147,25 +147,46 @@ class TreeBuilder {
   // Between two events the lexer only passes whitespace and the separators
   // ':' and ',' (which raise no event), so the token that ends at `end` begins
   // at the first other byte after the previous token.
-  std::size_t next_token(std::size_t end) {
-    std::size_t start = last_end_;
-    while (start < text_.size() &&
-           (is_whitespace(text_[start]) || text_[start] == ':' || text_[start] == ',')) {
-      ++start;
+  std::size_t skip_token_separators(std::size_t offset) const {
+    while (offset < text_.size() &&
+           (is_whitespace(text_[offset]) || text_[offset] == ':' || text_[offset] == ',')) {
+      ++offset;
     }
+    return offset;
+  }
+
+  // Returns where the token ending at `end` starts, and remembers `end`.
+  std::size_t next_token(std::size_t end) {
+    const std::size_t start = skip_token_separators(last_end_);
     last_end_ = end;
     return start;
   }
 
-  // A number's end is known only once the lexer read the byte after it. A
-  // JSON number always ends in a digit, so a non-digit was that extra byte.
+  // Numbers need care: the lexer only knows a number ended after reading the
+  // byte behind it, which may even be a digit ("01" is the two tokens 0 and
+  // 1). So measure the number from its start by the JSON grammar:
+  // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? — nlohmann accepted it.
   std::size_t number_end() const {
-    const std::size_t consumed = *consumed_;
-    if (consumed > 0 && consumed <= text_.size() && text_[consumed - 1] >= '0' &&
-        text_[consumed - 1] <= '9') {
-      return consumed;
+    std::size_t end = std::min(skip_token_separators(last_end_), text_.size());
+    auto digits = [&] {
+      while (end < text_.size() && text_[end] >= '0' && text_[end] <= '9') ++end;
+    };
+    if (end < text_.size() && text_[end] == '-') ++end;
+    if (end < text_.size() && text_[end] == '0') {
+      ++end;
+    } else {
+      digits();
     }
-    return consumed == 0 ? 0 : consumed - 1;
+    if (end < text_.size() && text_[end] == '.') {
+      ++end;
+      digits();
+    }
+    if (end < text_.size() && (text_[end] == 'e' || text_[end] == 'E')) {
+      ++end;
+      if (end < text_.size() && (text_[end] == '+' || text_[end] == '-')) ++end;
+      digits();
+    }
+    return end;
   }
 
   // The offending token is the first one after the last good token, past at

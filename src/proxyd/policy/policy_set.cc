@@ -45,8 +45,17 @@ std::optional<PolicySet> PolicySet::load_dir(const std::string& dir, std::vector
   std::vector<fs::path> files;
   std::error_code error;
   for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-    // Symlinks to files are followed: /etc/netleash/policy.d/ often links into packages.
-    if (is_policy_file_name(it->path()) && it->is_regular_file()) files.push_back(it->path());
+    if (!is_policy_file_name(it->path())) continue;
+    // Symlinks are followed (policy directories often link into packages); a
+    // dangling one is an error, not a silently missing policy. Directories and
+    // special files (a FIFO would block the read) are not policies.
+    std::error_code status_error;
+    const fs::file_type type = it->status(status_error).type();
+    if (type == fs::file_type::regular) {
+      files.push_back(it->path());
+    } else if (type == fs::file_type::not_found) {
+      local_errors.push_back(it->path().string() + ": cannot read: dangling symbolic link");
+    }
   }
   if (error) {
     local_errors.push_back(dir + ": cannot read directory: " + error.message());
