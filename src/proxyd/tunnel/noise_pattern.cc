@@ -118,26 +118,6 @@ bool apply_psk_modifier(HandshakePattern& pattern, std::string_view modifier) {
   return true;
 }
 
-// §9.3: after a "psk" token a party may only encrypt (an "s" under a key, or
-// a payload) once it has sent an ephemeral key, before or in that message.
-bool satisfies_psk_validity(const HandshakePattern& pattern) {
-  bool psk_seen = false;
-  std::array<bool, 2> sent_e{
-      std::ranges::count(pattern.initiator_premessage, Token::e) > 0,
-      std::ranges::count(pattern.responder_premessage, Token::e) > 0,
-  };
-  for (std::size_t i = 0; i < pattern.messages.size(); ++i) {
-    const std::size_t sender = i % 2;
-    for (Token token : pattern.messages[i]) {
-      if (token == Token::psk) psk_seen = true;
-      if (token == Token::e) sent_e[sender] = true;
-      if (token == Token::s && psk_seen && !sent_e[sender]) return false;
-    }
-    if (psk_seen && !sent_e[sender]) return false;  // the payload is encrypted
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<HandshakePattern> parse_handshake_pattern(std::string_view section) {
@@ -162,7 +142,6 @@ std::optional<HandshakePattern> parse_handshake_pattern(std::string_view section
     modifiers = modifiers.substr(plus + 1);
     if (modifiers.empty()) return std::nullopt;  // trailing '+'
   }
-  if (!satisfies_psk_validity(pattern)) return std::nullopt;
   pattern.name = std::string(section);
   return pattern;
 }

@@ -25,8 +25,10 @@ struct HandshakePattern {
 // Parses a handshake pattern name section such as "IK", "X1K1" or
 // "XXpsk0+psk3": the 38 one-way, fundamental and deferred patterns of §7.4,
 // §7.5 and §18.1, with any number of psk modifiers. Returns nullopt for an
-// unknown base pattern, an unknown or duplicated modifier, a psk position
-// past the last message, or a result that breaks the psk validity rule (§9.3).
+// unknown base pattern, an unknown or duplicated modifier, or a psk position
+// past the last message. Every result satisfies the psk validity rule (§9.3):
+// in each of these patterns both parties send "e" first in their first
+// message, before anything is encrypted, wherever a "psk" token goes.
 [[nodiscard]] std::optional<HandshakePattern> parse_handshake_pattern(std::string_view section);
 
 }  // namespace netleash::tunnel
