@@ -41,8 +41,12 @@ enum class Op : uint16_t {
   kResolve = 3,
   // SOCK_SEQPACKET. May this process send to `addr` with `protocol`? Reply: Result.
   kCheck = 4,
-  // Reserved for inbound (listen/accept) support.
+  // SOCK_STREAM. Listen: the daemon checks the inbound rules for `addr` (the
+  // virtual address the app bound), binds and listens on the rule's `expose`
+  // address, and replies Result. Then it sends one AcceptRecord (with the
+  // accepted connection's fd attached by SCM_RIGHTS) per admitted peer.
   kListen = 5,
+  // Reserved.
   kAccept = 6,
 };
 
@@ -98,6 +102,16 @@ struct Request {
   int32_t hint_protocol;
   int32_t hint_flags;
   char name[kMaxHostName + 1];
+  // kListen: the backlog the app passed to listen(). The daemon keeps at most
+  // this many accepted connections queued for the app (clamped to a maximum).
+  int32_t backlog;
+  uint32_t flags;  // RequestFlags
+};
+
+enum RequestFlags : uint32_t {
+  // kDatagramOpen: `addr` is the virtual address the app bound (a UDP server),
+  // not a default peer. The daemon applies the inbound rules for it.
+  kFlagBound = 1u << 0,
 };
 
 // Why padding exists (kConnect on a non-blocking socket): the shim shrinks the
@@ -107,7 +121,7 @@ struct Request {
 // padding only after it has written the Result. So poll/epoll/select see
 // POLLOUT exactly when the upstream connect has finished, as with real TCP.
 
-enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3 };
+enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3, kAccept = 4 };
 
 // Verdict (policy decided) and Result (operation finished) share this shape.
 // error is 0 or a positive errno value: EACCES for policy, ENOBUFS when the
@@ -141,6 +155,20 @@ struct ResolveReply {
   char canonical_name[kMaxHostName + 1];
   Address addrs[kMaxResolveAddresses];  // port 0
 };
+
+// Sent by the daemon on a kListen stream, one per admitted connection, with
+// exactly one fd attached (SCM_RIGHTS): the app's end of a SOCK_STREAM
+// socketpair whose other end the daemon relays to the real peer. The kernel
+// stops a stream read at a message that carries fds, so a read of exactly
+// sizeof(AcceptRecord) takes one record and one fd, atomically, even when
+// several processes share the listening socket.
+struct AcceptRecord {
+  uint32_t magic;  // kMagic
+  uint16_t kind;   // ReplyKind::kAccept
+  uint16_t reserved;
+  Address peer;    // the real client's address
+};
+static_assert(sizeof(AcceptRecord) == 32);
 
 // Prefix of every packet on a kDatagramOpen association. Shim -> daemon:
 // destination (family 0 means "the association's default peer"). Daemon ->
