@@ -41,6 +41,21 @@ void for_each_note(const ElfFile& file, const std::function<bool(const Note&)>& 
   }
 }
 
+bool notes_fill_exactly(const FileView& view, uint64_t offset, uint64_t size, uint64_t align) {
+  if (size > kMaxNoteSegmentBytes || !view.contains(offset, size)) return false;
+  std::vector<unsigned char> bytes = view.read(offset, size, "PT_NOTE");
+  uint64_t at = 0;
+  while (at < size) {
+    if (size - at < sizeof(Nhdr)) return false;
+    Nhdr h;
+    std::memcpy(&h, bytes.data() + at, sizeof(Nhdr));
+    uint64_t next = at + sizeof(Nhdr) + align_up(h.n_namesz, align) + align_up(h.n_descsz, align);
+    if (next > size) return false;
+    at = next;
+  }
+  return true;
+}
+
 std::optional<IdentityNote> find_identity_note(const ElfFile& file) {
   std::optional<IdentityNote> found;
   for_each_note(file, [&](const Note& note) {

@@ -25,6 +25,10 @@ struct Note {
 // of each); stops early when `visit` returns false. Malformed note segments are skipped.
 void for_each_note(const ElfFile& file, const std::function<bool(const Note&)>& visit);
 
+// True when the file bytes [offset, offset+size) are well-formed notes padded to `align`
+// that fill the range exactly, so a note appended after them is reachable by any parser.
+bool notes_fill_exactly(const FileView& view, uint64_t offset, uint64_t size, uint64_t align);
+
 // The netleash identity note, if present. The app id is the descriptor up to its NUL;
 // throws ElfError when the record exists but is malformed.
 struct IdentityNote {

@@ -59,11 +59,11 @@ std::vector<size_t> free_slots(const Base& base) {
 
 // An existing 4-byte-aligned PT_NOTE whose notes can be copied into the new segment with
 // the identity note appended, so the identity note needs no program header of its own.
-std::optional<size_t> groupable_note(const Base& base) {
+std::optional<size_t> groupable_note(const ElfFile& file, const Base& base) {
   for (size_t i = 0; i < base.phdrs.size(); ++i) {
     const Phdr& p = base.phdrs[i];
     if (p.p_type == PT_NOTE && p.p_align == 4 && p.p_filesz == p.p_memsz &&
-        p.p_filesz % 4 == 0 && p.p_filesz <= 64 * 1024) {
+        p.p_filesz <= 64 * 1024 && notes_fill_exactly(*file.view, p.p_offset, p.p_filesz, 4)) {
       return i;
     }
   }
@@ -126,7 +126,7 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
   //    joins an existing note segment.
   std::vector<size_t> slots = free_slots(base);
   std::optional<size_t> group = base.carried_note;
-  if (patch && !group && slots.size() == 1 && !base.phdrs_in_tail) group = groupable_note(base);
+  if (patch && !group && slots.size() == 1 && !base.phdrs_in_tail) group = groupable_note(file, base);
   const size_t needed = 1 + (patch && !group ? 1 : 0);
   const bool move_phdrs = base.phdrs_in_tail || slots.size() < needed;
   plan.strategy = move_phdrs ? "moved program headers"

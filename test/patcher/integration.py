@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Integration tests for netleash-patch: build small programs with every linker and layout
+flag, patch them with a test shim, run them, and check the result with binutils/elfutils.
+
+Usage: integration.py PATH/TO/netleash-patch [--quick]
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+
+PATCH = os.path.abspath(sys.argv[1])
+QUICK = "--quick" in sys.argv
+failures = []
+passed = 0
+
+C_PROGRAM = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int exported_answer(void) { return 42; }
+int main(void) {
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  strcpy(addr.sun_path, "/nonexistent/netleash-test.sock");
+  int rc = connect(fd, (struct sockaddr*)&addr, sizeof addr);
+  close(fd);
+  printf("answer %d connect %d\n", exported_answer(), rc);
+  return 0;
+}
+"""
+
+CXX_PROGRAM = r"""
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <cstring>
+extern "C" int exported_answer() { return 42; }
+static void thrower(int n) { if (n > 0) throw std::runtime_error("boom " + std::to_string(n)); }
+int main() {
+  try { thrower(3); } catch (const std::exception& e) { std::printf("caught %s\n", e.what()); }
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, "/nonexistent/netleash-test.sock");
+  int rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  close(fd);
+  std::printf("answer %d connect %d\n", exported_answer(), rc);
+}
+"""
+
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+static void mark(const char* env, const char* text) {
+  const char* path = getenv(env);
+  if (!path) return;
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (fd >= 0) { write(fd, text, strlen(text)); close(fd); }
+}
+__attribute__((constructor)) static void loaded(void) { mark("NL_TEST_MARKER", "loaded\n"); }
+int connect(int fd, const struct sockaddr* addr, socklen_t len) {
+  mark("NL_TEST_CONNECT", "connect\n");
+  int (*real)(int, const struct sockaddr*, socklen_t) =
+      (int (*)(int, const struct sockaddr*, socklen_t))dlsym(RTLD_NEXT, "connect");
+  return real(fd, addr, len);
+}
+"""
+
+VERSION_SCRIPT = "VERS_1.0 { global: exported_answer; local: *; };\n"
+
+NOTE_LINE = "with owner name 'netleash'"  # eu-elflint rejects every note owner it doesn't know
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, errors="replace", **kw)
+
+
+def check(cond, name, detail=""):
+    global passed
+    if cond:
+        passed += 1
+    else:
+        failures.append(f"{name}: {detail}")
+        print(f"FAIL {name}: {detail}", flush=True)
+    return cond
+
+
+def linker_works(tmp, ld, flags):
+    src = os.path.join(tmp, "probe.c")
+    with open(src, "w") as f:
+        f.write("int main(void){return 0;}\n")
+    out = os.path.join(tmp, "probe")
+    return run(["gcc", f"-fuse-ld={ld}", *flags, src, "-o", out]).returncode == 0
+
+
+def run_program(tmp, exe, env_extra=None):
+    marker = os.path.join(tmp, "marker")
+    connect = os.path.join(tmp, "connect")
+    for p in (marker, connect):
+        if os.path.exists(p):
+            os.unlink(p)
+    env = dict(os.environ, LD_BIND_NOW="1", NL_TEST_MARKER=marker, NL_TEST_CONNECT=connect)
+    env.update(env_extra or {})
+    r = run([exe], env=env)
+    read = lambda p: open(p).read() if os.path.exists(p) else ""
+    return r.returncode, r.stdout, read(marker), read(connect)
+
+
+def readelf_warnings(path):
+    r = run(["readelf", "-a", "-W", path])
+    return set(l for l in r.stderr.splitlines() if l.strip())
+
+
+def elflint(path):
+    r = run(["eu-elflint", "--gnu-ld", path])
+    lines = set(l for l in (r.stdout + r.stderr).splitlines() if l.strip())
+    lines.discard("No errors")
+    return set(l.replace(path, "FILE") for l in lines)
+
+
+def inspect(path):
+    r = run([PATCH, "--inspect", "--json", path])
+    return json.loads(r.stdout.splitlines()[0])
+
+
+def shim_before_libc(tmp, exe, shim):
+    r = run([exe], env=dict(os.environ, LD_TRACE_LOADED_OBJECTS="1"))
+    lines = r.stdout.splitlines()
+    shim_at = next((i for i, l in enumerate(lines) if shim in l), None)
+    libc_at = next((i for i, l in enumerate(lines) if "libc.so" in l), None)
+    return shim_at is not None and libc_at is not None and shim_at < libc_at
+
+
+def test_case(tmp, shim, name, compiler, source, flags):
+    exe = os.path.join(tmp, name)
+    b = run([compiler, *flags, source, "-o", exe])
+    if not check(b.returncode == 0, f"{name} build", b.stderr[-400:]):
+        return
+    base_rc, base_out, base_marker, _ = run_program(tmp, exe)
+    check(base_rc == 0 and base_marker == "", f"{name} unpatched run", base_out)
+    out = exe + ".patched"
+    p = run([PATCH, "--app", "test.app", "--shim", shim, "-o", out, exe])
+    if not check(p.returncode == 0, f"{name} patch", p.stderr):
+        return
+    check(os.stat(out).st_mode == os.stat(exe).st_mode, f"{name} mode kept")
+    rc, stdout, marker, connect = run_program(tmp, out)
+    check(rc == base_rc and stdout == base_out, f"{name} output", f"{stdout!r} vs {base_out!r}")
+    check(marker == "loaded\n", f"{name} shim constructor ran", repr(marker))
+    check(connect == "connect\n", f"{name} connect interposed", repr(connect))
+    check(shim_before_libc(tmp, out, shim), f"{name} shim listed before libc")
+    info = inspect(out)
+    check(info["patched"] and info["app"] == "test.app" and info["shim"] == shim,
+          f"{name} inspect", str(info))
+    new_warnings = readelf_warnings(out) - readelf_warnings(exe)
+    check(not new_warnings, f"{name} readelf warnings", str(new_warnings))
+    new_lint = {l for l in elflint(out) - elflint(exe) if NOTE_LINE not in l}
+    check(not new_lint, f"{name} eu-elflint", str(sorted(new_lint)[:3]))
+    stripped = out + ".stripped"
+    shutil.copy2(out, stripped)
+    s = run(["strip", stripped])
+    check(s.returncode == 0 and s.stderr == "", f"{name} strip", s.stderr)
+    rc, stdout, marker, connect = run_program(tmp, stripped)
+    check(rc == base_rc and stdout == base_out and marker == "loaded\n" and connect,
+          f"{name} stripped run", f"{rc} {stdout!r} {marker!r}")
+    check(inspect(stripped)["app"] == "test.app", f"{name} stripped inspect")
+    # Re-patching: same id is byte-identical, another id updates, remove restores.
+    again = out + ".again"
+    run([PATCH, "--app", "test.app", "--shim", shim, "-o", again, out])
+    check(open(again, "rb").read() == open(out, "rb").read(), f"{name} idempotent")
+    run([PATCH, "--app", "other.app", "--shim", shim, "-o", again, out])
+    rc, stdout, marker, _ = run_program(tmp, again)
+    check(inspect(again)["app"] == "other.app" and stdout == base_out and marker == "loaded\n",
+          f"{name} id update", stdout)
+    removed = out + ".removed"
+    r = run([PATCH, "--remove", "-o", removed, again])
+    rc, stdout, marker, connect = run_program(tmp, removed)
+    info = inspect(removed)
+    check(r.returncode == 0 and not info["patched"] and info["shim"] is None and
+          stdout == base_out and marker == "" and connect == "", f"{name} remove", r.stderr)
+    for f in (out, stripped, again, removed, exe):
+        os.unlink(f)
+
+
+def layout_matrix(tmp):
+    variants = [
+        ("pie", ["-pie", "-fPIE"]),
+        ("nopie", ["-no-pie", "-fno-PIE"]),
+        ("pie-sep", ["-pie", "-Wl,-z,separate-code"]),
+        ("pie-nosep", ["-pie", "-Wl,-z,noseparate-code"]),
+        ("nopie-nosep", ["-no-pie", "-Wl,-z,noseparate-code"]),
+        ("norelro", ["-pie", "-Wl,-z,norelro"]),
+        ("relro-now", ["-pie", "-Wl,-z,relro,-z,now"]),
+        ("relr", ["-pie", "-Wl,-z,pack-relative-relocs"]),
+        ("stripped", ["-pie", "-s"]),
+        ("rpath", ["-pie", "-Wl,-rpath,/opt/netleash-test/lib", "-Wl,--disable-new-dtags"]),
+        ("runpath", ["-pie", "-Wl,-rpath,/opt/netleash-test/lib", "-Wl,--enable-new-dtags"]),
+        ("verdef", ["-pie", "-rdynamic", "-Wl,--version-script=" + os.path.join(tmp, "v.map")]),
+        ("nonotes", ["-pie", "-Wl,--build-id=none", "-Wl,-z,noseparate-code"]),
+        ("page64k", ["-pie", "-Wl,-z,max-page-size=0x10000"]),
+    ]
+    if QUICK:
+        variants = variants[:2]
+    return variants
+
+
+def test_matrix(tmp, shim):
+    with open(os.path.join(tmp, "v.map"), "w") as f:
+        f.write(VERSION_SCRIPT)
+    c_src = os.path.join(tmp, "prog.c")
+    cxx_src = os.path.join(tmp, "prog.cc")
+    with open(c_src, "w") as f:
+        f.write(C_PROGRAM)
+    with open(cxx_src, "w") as f:
+        f.write(CXX_PROGRAM)
+    for ld in ["bfd", "gold", "lld", "mold"]:
+        if not linker_works(tmp, ld, []):
+            print(f"skip linker {ld}: not available")
+            continue
+        for vname, vflags in layout_matrix(tmp):
+            flags = [f"-fuse-ld={ld}", *vflags]
+            if not linker_works(tmp, ld, vflags):
+                print(f"skip {ld}-{vname}: linker does not accept the flags")
+                continue
+            test_case(tmp, shim, f"c-{ld}-{vname}", "gcc", c_src, flags)
+            test_case(tmp, shim, f"cxx-{ld}-{vname}", "g++", cxx_src, flags)
+
+
+def expect_refused(tmp, name, path, extra=()):
+    out = os.path.join(tmp, "refused.out")
+    with open(out, "w") as f:
+        f.write("untouched\n")
+    r = run([PATCH, "--app", "x", *extra, "-o", out, path])
+    leftovers = [n for n in os.listdir(tmp) if ".netleash-" in n]
+    check(r.returncode == 3 and open(out).read() == "untouched\n" and not leftovers and
+          r.stderr.startswith(f"netleash-patch: {path}: ") and r.stderr.count("\n") == 1,
+          f"refuse {name}", f"rc={r.returncode} {r.stderr!r} {leftovers}")
+
+
+def test_refusals(tmp, shim):
+    src = os.path.join(tmp, "hello.c")
+    with open(src, "w") as f:
+        f.write('#include <stdio.h>\nint main(void){puts("hi");return 0;}\n')
+    def build(name, *flags, source=src):
+        exe = os.path.join(tmp, name)
+        r = run(["gcc", *flags, source, "-o", exe])
+        return exe if r.returncode == 0 else None
+    static = build("static", "-static")
+    if check(static is not None, "build static"):
+        expect_refused(tmp, "static", static)
+    static_pie = build("static-pie", "-static-pie")
+    if check(static_pie is not None, "build static-pie"):
+        expect_refused(tmp, "static-pie", static_pie)
+        check(inspect(static_pie)["linkage"] == "static-pie", "inspect static-pie")
+    hello = build("hello")
+    setuid = os.path.join(tmp, "setuid")
+    shutil.copy(hello, setuid)
+    os.chmod(setuid, 0o4755)
+    expect_refused(tmp, "setuid", setuid)
+    ok = os.path.join(tmp, "setuid.out")
+    r = run([PATCH, "--app", "x", "--allow-setuid", "-o", ok, setuid])
+    check(r.returncode == 0 and stat.S_IMODE(os.stat(ok).st_mode) == 0o4755,
+          "allow-setuid keeps mode", r.stderr)
+    caps = os.path.join(tmp, "caps")
+    shutil.copy(hello, caps)
+    if shutil.which("setcap") and run(["setcap", "cap_net_raw+ep", caps]).returncode == 0:
+        expect_refused(tmp, "capabilities", caps)
+    else:
+        print("skip capabilities: setcap unavailable")
+    truncated = os.path.join(tmp, "truncated")
+    with open(hello, "rb") as f:
+        data = f.read()
+    for cut in (10, 63, 200, len(data) // 2):
+        with open(truncated, "wb") as f:
+            f.write(data[:cut])
+        expect_refused(tmp, f"truncated at {cut}", truncated)
+    text = os.path.join(tmp, "text")
+    with open(text, "w") as f:
+        f.write("#!/bin/sh\necho hi\n")
+    expect_refused(tmp, "text file", text)
+    m32 = build("m32", "-m32")
+    if m32 is None:
+        m32 = os.path.join(tmp, "m32")
+        with open(m32, "wb") as f:  # a minimal ELF32 header is enough to be refused
+            f.write(b"\x7fELF\x01\x01\x01" + bytes(9) + bytes([2, 0, 3, 0]) + bytes(36))
+    expect_refused(tmp, "32-bit", m32)
+    go_src = os.path.join(tmp, "go.c")
+    with open(go_src, "w") as f:
+        f.write('__attribute__((section(".go.buildinfo"), used)) static const char info[32] = '
+                '"\\xff Go buildinf:";\nint main(void){return 0;}\n')
+    go = build("fakego", source=go_src)
+    expect_refused(tmp, "fake Go binary", go)
+    check(inspect(go)["go"] is True, "inspect go")
+    usage = run([PATCH, "--app", "bad id!", "-o", os.path.join(tmp, "x"), hello])
+    check(usage.returncode == 2, "bad app id is a usage error", usage.stderr)
+    check(run([PATCH]).returncode == 2, "no arguments is a usage error")
+
+
+def test_multi_in_place(tmp, shim):
+    src = os.path.join(tmp, "hello.c")
+    files = []
+    for i in range(3):
+        exe = os.path.join(tmp, f"multi{i}")
+        run(["gcc", src, "-o", exe])
+        os.chmod(exe, 0o750)
+        files.append(exe)
+    text = os.path.join(tmp, "multi-text")
+    with open(text, "w") as f:
+        f.write("not elf\n")
+    run([PATCH, "--app", "m", "--shim", shim, "--in-place", files[0]])
+    r = run([PATCH, "--app", "m", "--shim", shim, "--in-place", *files, text])
+    check(r.returncode == 3, "multi in-place exit status", str(r.returncode))
+    check(r.stderr.strip().splitlines()[-1] ==
+          "netleash-patch: 2 patched, 1 unchanged, 1 refused, 0 failed",
+          "multi in-place summary", r.stderr)
+    for exe in files:
+        check(inspect(exe)["app"] == "m" and stat.S_IMODE(os.stat(exe).st_mode) == 0o750,
+              "multi in-place result", exe)
+    r = run([PATCH, "--remove", "--in-place", *files])
+    check(r.returncode == 0 and all(not inspect(f)["patched"] for f in files), "multi remove")
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="netleash-patch-it-")
+    try:
+        shim_src = os.path.join(tmp, "shim.c")
+        with open(shim_src, "w") as f:
+            f.write(SHIM)
+        shim = os.path.join(tmp, "libnltest.so")
+        r = run(["gcc", "-shared", "-fPIC", shim_src, "-o", shim, "-ldl"])
+        if r.returncode != 0:
+            print(r.stderr)
+            return 1
+        test_refusals(tmp, shim)
+        test_multi_in_place(tmp, shim)
+        test_matrix(tmp, shim)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} checks passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
