@@ -1,0 +1,62 @@
+// libFuzzer target: arbitrary bytes as a policy file.
+//
+// Beyond "no crash, no leak, no hang", checks the invariants the daemon and
+// `netleashd --check` rely on: a file is either a policy or at least one
+// well-formed "FILE:LINE:COL: message" line, and a parsed policy can be
+// matched against without surprises.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/policy.h"
+
+namespace {
+
+using namespace netleash::policy;
+
+// "p.json:LINE:COL: " with positive numbers, and a non-empty message on one line.
+bool well_formed(const std::string& error) {
+  constexpr std::string_view kFile = "p.json:";
+  if (error.compare(0, kFile.size(), kFile) != 0) return false;
+  std::size_t at = kFile.size();
+  for (int field = 0; field < 2; ++field) {
+    const std::size_t start = at;
+    while (at < error.size() && error[at] >= '0' && error[at] <= '9') ++at;
+    if (at == start || error[start] == '0' || at >= error.size() || error[at] != ':') return false;
+    ++at;
+  }
+  return error.compare(at, 1, " ") == 0 && error.size() > at + 1 &&
+         error.find('\n') == std::string::npos;
+}
+
+void exercise(const AppPolicy& policy) {
+  const std::vector<std::string> names = {"a.example.internal", "localhost"};
+  for (const char* destination : {"10.20.0.1:5432", "[::1]:443", "127.0.0.53:53"}) {
+    const auto endpoint = Endpoint::parse(destination);
+    for (Protocol protocol : {Protocol::kTcp, Protocol::kUdp}) {
+      const Decision decision = match_outbound(policy, *endpoint, protocol, names);
+      if (decision.allow != decision.rule.has_value()) std::abort();
+      if (decision.allow && *decision.rule >= policy.outbound.size()) std::abort();
+      const Decision listen = match_listen(policy, *endpoint, protocol);
+      if (listen.allow) match_inbound_peer(policy, *listen.rule, endpoint->address);
+    }
+  }
+  may_resolve(policy, "a.example.internal");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  std::vector<std::string> errors;
+  const auto policy = parse_policy("p.json", text, &errors);
+  if (policy.has_value() == !errors.empty()) std::abort();
+  for (const std::string& error : errors) {
+    if (!well_formed(error)) std::abort();
+  }
+  if (policy) exercise(*policy);
+  return 0;
+}
