@@ -12,9 +12,9 @@ VERSION = 1
 OP_CONNECT, OP_DATAGRAM_OPEN, OP_RESOLVE, OP_CHECK = 1, 2, 3, 4
 PROTO_TCP, PROTO_UDP = 6, 17
 KIND_VERDICT, KIND_RESULT, KIND_RESOLVE = 1, 2, 3
-REQUEST_SIZE = 344
+REQUEST_SIZE = 352  # test_wire_check.cpp checks this against sizeof(wire::Request)
 REPLY_SIZE = 16
-RESOLVE_REPLY_SIZE = 16 + 256 + 32 * 24
+RESOLVE_REPLY_SIZE = 16 + 256 + 32 * 24  # sizeof(wire::ResolveReply)
 HEADER_SIZE = 24
 STATUS_OK, STATUS_NONAME, STATUS_AGAIN, STATUS_FAIL, STATUS_NODATA = 0, 1, 2, 3, 4
 
@@ -41,14 +41,15 @@ def unpack_address(data):
 
 
 def request(op, host=None, port=0, protocol=0, padding=0, name=b"", hint_family=0,
-            magic=MAGIC, version=VERSION, length=None):
+            magic=MAGIC, version=VERSION, length=None, backlog=0, flags=0):
     """A Request; every field overridable so tests can build hostile ones."""
     if length is None:
         length = REQUEST_SIZE + padding
     head = struct.pack("<IHHIB3x", magic, version, op, length, protocol)
     options = bytes(32)
     hints = struct.pack("<iiii", hint_family, 0, 0, 0)
-    body = head + pack_address(host, port) + options + hints + name.ljust(256, b"\0")[:256]
+    tail = struct.pack("<iI", backlog, flags)
+    body = head + pack_address(host, port) + options + hints + name.ljust(256, b"\0")[:256] + tail
     assert len(body) == REQUEST_SIZE
     return body
 

@@ -1,0 +1,64 @@
+// Connection limits, watermarks and the daemon configuration file.
+#include <catch2/catch.hpp>
+
+#include "config.h"
+#include "connection_limits.h"
+
+using netleash::proxyd::Config;
+using netleash::proxyd::ConnectionLimits;
+using netleash::proxyd::parse_config;
+using netleash::proxyd::Watermarks;
+
+TEST_CASE("per-app and total limits are enforced and released") {
+  ConnectionLimits limits(3, 2);
+  std::string reason;
+  CHECK(limits.acquire("a", &reason));
+  CHECK(limits.acquire("a", &reason));
+  CHECK_FALSE(limits.acquire("a", &reason));
+  CHECK(reason.find("per-app") != std::string::npos);
+  CHECK(limits.acquire("b", &reason));
+  CHECK_FALSE(limits.acquire("c", &reason));
+  CHECK(reason.find("daemon") != std::string::npos);
+  CHECK(limits.of("c") == 0);
+  limits.release("a");
+  CHECK(limits.total() == 2);
+  CHECK(limits.acquire("c", &reason));
+  limits.release("unknown");  // harmless
+  CHECK(limits.total() == 3);
+}
+
+TEST_CASE("watermarks pause above high and resume at low") {
+  const Watermarks marks{256 * 1024, 64 * 1024};
+  CHECK_FALSE(marks.should_pause(256 * 1024));
+  CHECK(marks.should_pause(256 * 1024 + 1));
+  CHECK_FALSE(marks.should_resume(64 * 1024 + 1));
+  CHECK(marks.should_resume(64 * 1024));
+}
+
+TEST_CASE("a configuration file overrides the defaults it names") {
+  Config config;
+  std::string error;
+  REQUIRE(parse_config("c.json",
+                       R"({"max_connections": 10, "connect_timeout_ms": 500,
+                           "resolver": {"servers": ["127.0.0.1:5353"], "hosts_file": "/tmp/h",
+                                        "max_in_flight": 2}})",
+                       &config, &error));
+  CHECK(config.max_connections == 10);
+  CHECK(config.connect_timeout_ms == 500);
+  CHECK(config.resolver.servers.size() == 1);
+  CHECK(config.resolver.hosts_file == "/tmp/h");
+  CHECK(config.resolver.max_in_flight == 2);
+  CHECK(config.max_pending == Config{}.max_pending);
+}
+
+TEST_CASE("configuration errors name the file and, for syntax, the position") {
+  Config config;
+  std::string error;
+  CHECK_FALSE(parse_config("c.json", "{\n  \"max_connections\": ,\n}", &config, &error));
+  CHECK(error.rfind("c.json:2:", 0) == 0);
+  CHECK_FALSE(parse_config("c.json", R"({"bogus": 1})", &config, &error));
+  CHECK(error.find("bogus") != std::string::npos);
+  CHECK_FALSE(parse_config("c.json", R"({"max_connections": -1})", &config, &error));
+  CHECK_FALSE(parse_config("c.json", R"({"high_water": 2048, "low_water": 4096})", &config, &error));
+  CHECK_FALSE(parse_config("c.json", R"({"resolver": {"servers": "x"}})", &config, &error));
+}

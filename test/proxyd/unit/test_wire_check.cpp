@@ -1,0 +1,154 @@
+// Validation of what the shim sends: everything the daemon refuses to act on.
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "wire_check.h"
+
+using namespace netleash;
+using proxyd::Channel;
+using proxyd::validate_request;
+
+namespace {
+
+wire::Request connect_request(const char* ip, uint16_t port) {
+  wire::Request r{};
+  r.magic = wire::kMagic;
+  r.version = wire::kVersion;
+  r.op = static_cast<uint16_t>(wire::Op::kConnect);
+  r.length = sizeof r;
+  r.protocol = static_cast<uint8_t>(wire::Protocol::kTcp);
+  r.addr.family = AF_INET;
+  r.addr.port = htons(port);
+  inet_pton(AF_INET, ip, r.addr.addr);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a well-formed kConnect is accepted on the stream socket only") {
+  const auto r = connect_request("127.0.0.1", 80);
+  CHECK(validate_request(r, Channel::kStream) == nullptr);
+  CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+}
+
+TEST_CASE("bad magic, version, op and lengths are refused") {
+  auto r = connect_request("127.0.0.1", 80);
+  SECTION("magic") { r.magic = 0x12345678; }
+  SECTION("version") { r.version = 2; }
+  SECTION("unknown op") { r.op = 99; }
+  SECTION("op zero") { r.op = 0; }
+  SECTION("reserved inbound op") { r.op = static_cast<uint16_t>(wire::Op::kListen); }
+  SECTION("length too short") { r.length = sizeof r - 1; }
+  SECTION("length absurd") { r.length = 0xffffffffu; }
+  SECTION("length just above the maximum") { r.length = wire::kMaxRequestLength + 1; }
+  SECTION("no address family") { r.addr.family = 0; }
+  SECTION("AF_UNIX address") { r.addr.family = AF_UNIX; }
+  CHECK(validate_request(r, Channel::kStream) != nullptr);
+}
+
+TEST_CASE("padding up to kMaxRequestLength is allowed") {
+  auto r = connect_request("127.0.0.1", 80);
+  r.length = wire::kMaxRequestLength;
+  CHECK(validate_request(r, Channel::kStream) == nullptr);
+}
+
+TEST_CASE("kResolve needs a NUL-terminated, non-empty name and a known family") {
+  wire::Request r{};
+  r.magic = wire::kMagic;
+  r.version = wire::kVersion;
+  r.op = static_cast<uint16_t>(wire::Op::kResolve);
+  r.length = sizeof r;
+  std::strcpy(r.name, "example.com");
+  CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  CHECK(validate_request(r, Channel::kStream) != nullptr);
+  SECTION("no NUL") {
+    std::memset(r.name, 'a', sizeof r.name);
+    CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+  }
+  SECTION("empty") {
+    r.name[0] = '\0';
+    CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+  }
+  SECTION("family") {
+    r.hint_family = AF_UNIX;
+    CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+    r.hint_family = AF_INET6;
+    CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  }
+}
+
+TEST_CASE("kCheck needs an address and TCP or UDP; kDatagramOpen may omit the peer") {
+  auto r = connect_request("10.0.0.1", 53);
+  r.op = static_cast<uint16_t>(wire::Op::kCheck);
+  r.protocol = static_cast<uint8_t>(wire::Protocol::kUdp);
+  CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  r.protocol = 1;
+  CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+  r.op = static_cast<uint16_t>(wire::Op::kDatagramOpen);
+  r.addr.family = 0;
+  CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  r.addr.family = 1234;
+  CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+}
+
+TEST_CASE("v4-mapped IPv6 addresses become IPv4") {
+  wire::Address a{};
+  a.family = AF_INET6;
+  a.port = htons(443);
+  inet_pton(AF_INET6, "::ffff:10.1.2.3", a.addr);
+  const wire::Address n = proxyd::normalize_address(a);
+  CHECK(n.family == AF_INET);
+  CHECK(proxyd::format_endpoint(n) == "10.1.2.3:443");
+  inet_pton(AF_INET6, "2001:db8::1", a.addr);
+  CHECK(proxyd::normalize_address(a).family == AF_INET6);
+}
+
+TEST_CASE("endpoints are formatted as ip:port and [ip6]:port") {
+  wire::Address a{};
+  a.family = AF_INET6;
+  a.port = htons(8080);
+  inet_pton(AF_INET6, "::1", a.addr);
+  CHECK(proxyd::format_endpoint(a) == "[::1]:8080");
+  CHECK(proxyd::format_ip(a) == "::1");
+  a.family = 0;
+  CHECK(proxyd::format_endpoint(a).empty());
+}
+
+TEST_CASE("sockaddr conversions round-trip") {
+  const auto r = connect_request("192.0.2.7", 9);
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  REQUIRE(proxyd::to_sockaddr(r.addr, &storage, &length));
+  CHECK(length == sizeof(sockaddr_in));
+  const wire::Address back = proxyd::from_sockaddr(reinterpret_cast<sockaddr*>(&storage));
+  CHECK(std::memcmp(&back, &r.addr, sizeof back) == 0);
+  wire::Address none{};
+  CHECK_FALSE(proxyd::to_sockaddr(none, &storage, &length));
+}
+
+TEST_CASE("replies carry the magic, kind and error") {
+  const wire::Reply reply = proxyd::make_reply(wire::ReplyKind::kVerdict, 13);
+  CHECK(reply.magic == wire::kMagic);
+  CHECK(reply.kind == 1);
+  CHECK(reply.error == 13);
+}
+
+TEST_CASE("struct sizes match the Python test client (test/proxyd/netleash_wire.py)") {
+  CHECK(sizeof(wire::Request) == 352);
+  CHECK(sizeof(wire::Reply) == 16);
+  CHECK(sizeof(wire::ResolveReply) == 16 + 256 + 32 * 24);
+  CHECK(sizeof(wire::DatagramHeader) == 24);
+}
+
+TEST_CASE("bound (inbound) UDP associations are refused by the outbound daemon") {
+  wire::Request r{};
+  r.magic = wire::kMagic;
+  r.version = wire::kVersion;
+  r.op = static_cast<uint16_t>(wire::Op::kDatagramOpen);
+  r.length = sizeof r;
+  r.flags = wire::kFlagBound;
+  CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+}
