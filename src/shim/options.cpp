@@ -131,9 +131,14 @@ int options_get(VSocket* vs, int fd, int level, int name, void* value, socklen_t
       case SO_ACCEPTCONN: return put_int(load_state(vs) == State::kListening, value, len) ? fail(EFAULT) : 0;
       case SO_ERROR: {
         int err = vs->type == SOCK_STREAM ? tcp_take_error(vs, fd) : 0;
-        if (err == 0) {  // a real socket error on the unix leg (daemon gone)
-          socklen_t l = sizeof err;
-          NL_REAL(getsockopt)(fd, level, name, &err, &l);
+        if (err == 0) {
+          // A pending error on the unix leg (say ECONNRESET when the relay
+          // ended abruptly) is the connection's error while it is up; after
+          // a failed connect it is only the echo of what was reported.
+          int leg = 0;
+          socklen_t l = sizeof leg;
+          NL_REAL(getsockopt)(fd, level, name, &leg, &l);
+          if (load_state(vs) == State::kTcpEstablished || vs->type != SOCK_STREAM) err = leg;
         }
         return put_int(err, value, len) ? fail(EFAULT) : 0;
       }

@@ -1,0 +1,43 @@
+/* Fail closed, then recover. The runner stops the daemon before this starts:
+ * connect gets ECONNREFUSED (blocking and non-blocking), UDP sendto
+ * ECONNREFUSED, resolution EAI_AGAIN. Then it prints "down-ok", the runner
+ * restarts the daemon and answers "up" on stdin, and new connections work
+ * in the same process. */
+#include <netdb.h>
+
+#include "nltest.h"
+
+int main(void) {
+  int port = env_int("NLT_TCP4_PORT");
+  struct sockaddr_storage ss, us;
+  socklen_t len = loopback(AF_INET, port, &ss);
+  socklen_t ulen = loopback(AF_INET, env_int("NLT_UDP4_PORT"), &us);
+
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK_ERRNO(connect(fd, (struct sockaddr*)&ss, len), ECONNREFUSED);
+  /* The same socket can try again once the daemon is back. */
+  int nb = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK_ERRNO(connect(nb, (struct sockaddr*)&ss, len), ECONNREFUSED);
+  close(nb);
+  int u = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK_ERRNO(sendto(u, "x", 1, 0, (struct sockaddr*)&us, ulen), ECONNREFUSED);
+  struct addrinfo* res;
+  CHECK(getaddrinfo("echo4.nltest", "80", NULL, &res) == EAI_AGAIN);
+  CHECK(gethostbyname("echo4.nltest") == NULL && h_errno == TRY_AGAIN);
+
+  printf("down-ok\n");
+  fflush(stdout);
+  char line[16];
+  CHECK(fgets(line, sizeof line, stdin) != NULL && strncmp(line, "up", 2) == 0);
+
+  CHECK(connect(fd, (struct sockaddr*)&ss, len) == 0);
+  echo_roundtrip(fd, "after restart, same socket");
+  int fresh = tcp_connect_loopback(AF_INET, port);
+  echo_roundtrip(fresh, "after restart, new socket");
+  CHECK(sendto(u, "x", 1, 0, (struct sockaddr*)&us, ulen) == 1);
+  char c;
+  CHECK(recv(u, &c, 1, 0) == 1 && c == 'x');
+  CHECK(getaddrinfo("echo4.nltest", "80", NULL, &res) == 0);
+  freeaddrinfo(res);
+  return 0;
+}

@@ -1,0 +1,98 @@
+/* Non-blocking connect: EINPROGRESS, POLLOUT only once the upstream connect
+ * is done, SO_ERROR, echo; an allowed destination that refuses (SO_ERROR and
+ * first write report ECONNREFUSED, the caller never blocks); a denied one
+ * fails at once with EACCES. Prints the denied-connect latency. */
+#include <fcntl.h>
+#include <poll.h>
+
+#include "nltest.h"
+
+static int nb_socket(int family) {
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  CHECK(fd >= 0);
+  return fd;
+}
+
+static int start(int fd, int family, int port) {
+  struct sockaddr_storage ss;
+  socklen_t len = loopback(family, port, &ss);
+  return connect(fd, (struct sockaddr*)&ss, len);
+}
+
+static void wait_writable(int fd) {
+  struct pollfd p = {fd, POLLOUT, 0};
+  CHECK(poll(&p, 1, 10000) == 1);
+  CHECK(p.revents & POLLOUT);
+}
+
+static int so_error(int fd) {
+  int err = -1;
+  socklen_t len = sizeof err;
+  CHECK(getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0);
+  return err;
+}
+
+static void allowed(int family, int port) {
+  int fd = nb_socket(family);
+  CHECK_ERRNO(start(fd, family, port), EINPROGRESS);
+  /* Until POLLOUT a second connect says EALREADY; once connected it
+   * reports success once, then EISCONN (as the kernel does). */
+  int again = start(fd, family, port);
+  CHECK(again == 0 || errno == EALREADY);
+  wait_writable(fd);
+  CHECK(so_error(fd) == 0);
+  if (again != 0) CHECK(start(fd, family, port) == 0);
+  CHECK_ERRNO(start(fd, family, port), EISCONN);
+  char buf[16];
+  CHECK_ERRNO(read(fd, buf, sizeof buf), EAGAIN);
+  CHECK(write(fd, "ping", 4) == 4);
+  struct pollfd p = {fd, POLLIN, 0};
+  CHECK(poll(&p, 1, 10000) == 1);
+  CHECK(read(fd, buf, sizeof buf) == 4 && memcmp(buf, "ping", 4) == 0);
+  close(fd);
+}
+
+static void refused(int family, int port) {
+  /* With SO_ERROR. */
+  int fd = nb_socket(family);
+  double t0 = now_ms();
+  CHECK_ERRNO(start(fd, family, port), EINPROGRESS);
+  CHECK(now_ms() - t0 < 1000);
+  wait_writable(fd);
+  CHECK(so_error(fd) == ECONNREFUSED);
+  CHECK(so_error(fd) == 0); /* reported once */
+  close(fd);
+  /* Without SO_ERROR: the first write says it (never a silent EOF). */
+  fd = nb_socket(family);
+  CHECK_ERRNO(start(fd, family, port), EINPROGRESS);
+  wait_writable(fd);
+  CHECK_ERRNO(write(fd, "x", 1), ECONNREFUSED);
+  close(fd);
+  /* Without SO_ERROR, the first read says it too. */
+  fd = nb_socket(family);
+  CHECK_ERRNO(start(fd, family, port), EINPROGRESS);
+  wait_writable(fd);
+  char c;
+  CHECK_ERRNO(read(fd, &c, 1), ECONNREFUSED);
+  close(fd);
+}
+
+static void denied(int family, int port) {
+  int fd = nb_socket(family);
+  double t0 = now_ms();
+  CHECK_ERRNO(start(fd, family, port), EACCES);
+  double dt = now_ms() - t0;
+  printf("denied non-blocking connect latency: %.3f ms\n", dt);
+  CHECK(dt < 1000);
+  close(fd);
+}
+
+int main(void) {
+  allowed(AF_INET, env_int("NLT_TCP4_PORT"));
+  allowed(AF_INET6, env_int("NLT_TCP6_PORT"));
+  refused(AF_INET, env_int("NLT_REFUSED_PORT"));
+  refused(AF_INET6, env_int("NLT_REFUSED_PORT"));
+  denied(AF_INET, env_int("NLT_DENIED_PORT"));
+  denied(AF_INET6, env_int("NLT_DENIED_PORT"));
+  return 0;
+}
