@@ -137,6 +137,13 @@ class Env:
         lines = proc.stdout.strip().splitlines()
         return json.loads(lines[-1]) if lines else None
 
+    def client_session(self, app, daemon):
+        """A long-lived patched client: .run(code) executes `code` in it (state
+        persists between calls) and returns the JSON it prints last."""
+        session = ClientSession(self.patched_python(app), daemon.socket)
+        self.closers.append(session.close)
+        return session
+
     def tcp_echo_server(self, host="127.0.0.1"):
         srv = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         srv.bind((host, 0))
@@ -188,6 +195,47 @@ class Env:
         for c in self.closers:
             c()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+SESSION_LOOP = r"""
+import sys, json, socket, os
+sys.path.insert(0, %r)
+import netleash_wire as w
+P = %r
+scope = {"w": w, "P": P, "json": json, "socket": socket, "os": os}
+for line in sys.stdin:
+    try:
+        exec(json.loads(line), scope)
+    except Exception as e:
+        print(json.dumps({"exception": repr(e)}))
+    sys.stdout.flush()
+"""
+
+
+class ClientSession:
+    def __init__(self, python, socket_path):
+        self.proc = subprocess.Popen(
+            [python, "-c", SESSION_LOOP % (os.path.dirname(HERE), socket_path)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def run(self, code):
+        self.proc.stdin.write(json.dumps(code) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, "client session died"
+        result = json.loads(line)
+        if isinstance(result, dict) and "exception" in result:
+            raise AssertionError("client: " + result["exception"])
+        return result
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def policy(app, outbound, **extra):
