@@ -1,0 +1,39 @@
+// netleashd under systemd: socket activation (netleashd.socket) and readiness
+// notification (Type=notify), through libsystemd's sd_listen_fds/sd_notify.
+//
+// Outside systemd every function here is a no-op: without LISTEN_FDS the
+// daemon binds its own sockets, without NOTIFY_SOCKET nobody is told anything.
+#pragma once
+
+#include <string>
+
+namespace netleash::proxyd::systemd {
+
+// The daemon's two listening sockets as the service manager passed them.
+struct ActivatedSockets {
+  int stream = -1;     // SOCK_STREAM, listening on PATH
+  int seqpacket = -1;  // SOCK_SEQPACKET, listening on PATH.dgram
+
+  bool activated() const { return stream >= 0; }
+};
+
+// Takes the sockets systemd passed (LISTEN_PID, LISTEN_FDS from fd 3) and
+// returns them, close-on-exec and non-blocking (the listener accepts until
+// EAGAIN). LISTEN_* are removed from the environment.
+//
+// Each passed fd is recognised by what the kernel says it is (type, listening,
+// bound path), not by its FileDescriptorName=, so a socket unit whose paths
+// disagree with --socket is an error rather than a daemon silently listening
+// somewhere the shim does not look. Errors: a passed fd that is not one of the
+// two, or only one of the two passed. Not socket-activated: true, both -1.
+bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* out,
+                            std::string* error);
+
+// sd_notify messages. A failure to deliver one is reported on stderr only:
+// the service manager then notices by itself (start or reload timeout).
+void notify_ready(const std::string& status);  // READY=1 + STATUS=
+void notify_reloading();                       // RELOADING=1 + MONOTONIC_USEC=
+void notify_stopping();                        // STOPPING=1
+void notify_status(const std::string& status); // STATUS= alone
+
+}  // namespace netleash::proxyd::systemd
