@@ -314,7 +314,10 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
   plan.dynamic = std::move(dynamic);
   plan.dynstr_vaddr = V + dynstr_at;
   plan.dynstr_size = dynstr_size;
-  if (patch) plan.shim = request.shim;
+  if (patch) {
+    plan.shim = request.shim;
+    plan.shim_string = base.dynstr_size;
+  }
   plan.segment_index = segment;
   return plan;
 }

@@ -47,6 +47,7 @@ struct Plan {
   uint64_t dynstr_vaddr = 0;
   uint64_t dynstr_size = 0;
   std::optional<std::string> shim;  // the leading DT_NEEDED when patching
+  uint64_t shim_string = 0;         // its offset in the new .dynstr
   uint64_t segment_index = 0;       // the new PT_LOAD in phdrs
 };
 

@@ -98,7 +98,7 @@ void check_dynamic(const Plan& plan, std::vector<std::string>& problems) {
     const Dyn& d = plan.dynamic[i];
     if (d.d_tag == DT_STRTAB) strtab = d.d_val;
     if (d.d_tag == DT_STRSZ) strsz = d.d_val;
-    if (d.d_tag == DT_NEEDED && ++needed == 1) shim_first = i == 0;
+    if (d.d_tag == DT_NEEDED && ++needed == 1) shim_first = i == 0 && d.d_val == plan.shim_string;
   }
   if (strtab != plan.dynstr_vaddr || strsz != plan.dynstr_size) {
     problems.push_back("DT_STRTAB/DT_STRSZ do not describe the new .dynstr");
