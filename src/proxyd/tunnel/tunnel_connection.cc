@@ -1,13 +1,21 @@
 #include "tunnel_connection.h"
 
+#include <algorithm>
+
 namespace netleash::tunnel {
+Bytes tunnel_prologue() {
+  Bytes prologue(kTunnelPrologue.size());
+  std::copy_n(kTunnelPrologue.data(), prologue.size(), prologue.begin());
+  return prologue;
+}
+
 namespace {
 
 HandshakeConfig tunnel_config(Role role, const KeyPair& local_static) {
   HandshakeConfig config;
   config.protocol_name = std::string(kTunnelProtocolName);
   config.role = role;
-  config.prologue.assign(kTunnelPrologue.begin(), kTunnelPrologue.end());
+  config.prologue = tunnel_prologue();
   config.local_static = local_static;
   return config;
 }

@@ -26,6 +26,11 @@ inline constexpr std::size_t kFirstMessageLen = kDhLen + kDhLen + kTagLen + kTai
 // <- e, ee, se + encrypted empty payload: 32 + 16 bytes.
 inline constexpr std::size_t kReplyMessageLen = kDhLen + kTagLen;
 
+// kTunnelPrologue as bytes. (Copied from data() with copy_n: clang 14 with
+// ASan at -O2 can resolve begin() and end() of an inline constexpr
+// string_view to two different copies of the literal.)
+[[nodiscard]] Bytes tunnel_prologue();
+
 struct TunnelOptions {
   RekeyPolicy rekey;
 };
