@@ -82,7 +82,8 @@ def is_privileged(path):
 
 def corpus_programs():
     return sorted(e.name for e in os.scandir(BIN_DIR)
-                  if e.is_file(follow_symlinks=False) and has_interp(e.path))
+                  if e.is_file(follow_symlinks=False) and os.access(e.path, os.X_OK)
+                  and has_interp(e.path))
 
 
 class Result(NamedTuple):
