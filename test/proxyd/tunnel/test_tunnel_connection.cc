@@ -157,3 +157,51 @@ TEST_CASE("TAI64N timestamps order like time and parse strictly", "[tunnel]") {
     previous = next;
   }
 }
+
+// The worked example in docs/tunnel.md, generated with python3-dissononce:
+// fixed static keys 01..01 (initiator) and 02..02 (responder), ephemeral keys
+// 03..03 and 04..04, timestamp 2023-11-14T22:13:20.123456789Z.
+TEST_CASE("The docs/tunnel.md worked example", "[tunnel]") {
+  using netleash::tunnel::test::from_hex;
+  using netleash::tunnel::test::to_hex;
+  const auto fixed = [](uint8_t fill) { return *keypair_from_private(Bytes(32, fill)); };
+  const auto config = [&](Role role, uint8_t static_fill, uint8_t ephemeral_fill) {
+    HandshakeConfig c;
+    c.protocol_name = std::string(kTunnelProtocolName);
+    c.role = role;
+    c.prologue = tunnel_prologue();
+    c.local_static = fixed(static_fill);
+    c.generate_ephemeral = [=] { return fixed(ephemeral_fill); };
+    return c;
+  };
+  HandshakeConfig init_config = config(Role::initiator, 1, 3);
+  init_config.remote_static = fixed(2).public_key;
+  HandshakeState initiator(init_config), responder(config(Role::responder, 2, 4));
+
+  const Tai64n timestamp = tai64n_from_unix(1'700'000'000, 123'456'789);
+  CHECK(to_hex(timestamp.bytes) == "400000006553f10a075bcd15");
+  Bytes first, reply, payload;
+  REQUIRE(initiator.write_message(timestamp.bytes, first) == NoiseError::ok);
+  CHECK(to_hex(first) ==
+        "5dfedd3b6bd47f6fa28ee15d969d5bb0ea53774d488bdaf9df1c6e0124b3ef22"
+        "067cf7be2bbd2098cca8cfa1902fe6de60a78362f04eedb3fb1789b2c570e6c5"
+        "1dd68bacca6b42eb8dd3d8d5cac6ec08a2d63b5032633e667bdeb3fdac5531d1"
+        "82e4f2ad90781c8a9d936142");
+  REQUIRE(responder.read_message(first, payload) == NoiseError::ok);
+  REQUIRE(responder.write_message({}, reply) == NoiseError::ok);
+  CHECK(to_hex(reply) ==
+        "ac01b2209e86354fb853237b5de0f4fab13c7fcbf433a61c019369617fecf10b"
+        "58b469e24e61a8ec2883373505ec1a7f");
+  REQUIRE(initiator.read_message(reply, payload) == NoiseError::ok);
+  CHECK(to_hex(initiator.handshake_hash()) ==
+        "cf2069bf261c05da7e82ab043e605a30c3a30c62f08b651db781e66b51d33975"
+        "427bee8317342859c09c2e980a345478b02037f216642bf1f5d1bd3cbef872de");
+
+  RecordSender to_responder(initiator.split().initiator_to_responder);
+  RecordSender to_initiator(responder.split().responder_to_initiator);
+  Bytes hello, close;
+  REQUIRE(to_responder.send_data(to_bytes("hello"), hello) == TunnelError::ok);
+  REQUIRE(to_initiator.send_close(close) == TunnelError::ok);
+  CHECK(to_hex(hello) == "00166649d8319a319d6ce09bea2cf1776c8eb46810ef83d6");
+  CHECK(to_hex(close) == "0011a69821e4be684bd5640f8e19cbfd907e87");
+}
