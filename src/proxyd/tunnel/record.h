@@ -36,8 +36,9 @@ class RecordSender {
 
   // Appends framed data records carrying `data` (split into records of at
   // most kMaxRecordData bytes, a rekey record first when the policy says so).
-  // The only error is nonce_exhausted: the records sealed before it stay in
-  // `out`, the rest of `data` is not sent, and only send_close() still works.
+  // Errors: closed after send_close(); nonce_exhausted, where the records
+  // sealed before it stay in `out`, the rest of `data` is not sent, and only
+  // send_close() still works.
   [[nodiscard]] TunnelError send_data(ByteView data, Bytes& out);
   // Appends a rekey record and switches to the next key.
   [[nodiscard]] TunnelError rekey_now(Bytes& out);
