@@ -8,6 +8,8 @@
 
 #include "daemon.h"
 #include "identity.h"
+#include "inbound_listener.h"
+#include "inbound_udp.h"
 #include "queries.h"
 #include "tcp_session.h"
 #include "udp_association.h"
@@ -65,7 +67,10 @@ void dispatch(Pending* p) {
   finish(p, false);  // the poll handle is released before another handle takes the fd
   switch (static_cast<wire::Op>(request.op)) {
     case wire::Op::kConnect: return tcp_session_start(d, fd, std::move(who), request);
-    case wire::Op::kDatagramOpen: return udp_association_start(d, fd, std::move(who), request);
+    case wire::Op::kDatagramOpen:
+      if (request.flags & wire::kFlagBound) return inbound_udp_start(d, fd, std::move(who), request);
+      return udp_association_start(d, fd, std::move(who), request);
+    case wire::Op::kListen: return inbound_listen_start(d, fd, std::move(who), request);
     case wire::Op::kCheck: return query_check(d, fd, who, request);
     case wire::Op::kResolve: return query_resolve(d, fd, std::move(who), request);
     default: close(fd);  // validate_request() lets no other op through
@@ -91,10 +96,9 @@ void on_readable(uv_poll_t* poll, int status, int /*events*/) {
   }
   if (n == 0) return drop(p, "closed before sending a complete request");
   if (p->channel == Channel::kSeqpacket) {
-    // Any padding must come in the same packet; MSG_TRUNC gave its real size.
-    if (static_cast<size_t>(n) < sizeof p->request) return drop(p, "truncated request");
-    if (static_cast<size_t>(n) != sizeof p->request && static_cast<uint32_t>(n) != p->request.length)
-      return drop(p, "packet size does not match the request length");
+    // One packet; any padding had to come in it (MSG_TRUNC gave its real size).
+    if (const char* problem = check_request_packet(p->request, static_cast<size_t>(n)))
+      return drop(p, problem);
     p->received = sizeof p->request;
   } else {
     p->received += static_cast<size_t>(n);

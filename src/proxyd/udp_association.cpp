@@ -125,14 +125,9 @@ void to_socket_address(const uv_udp_t* udp, const wire::Address& peer, sockaddr_
   std::memcpy(out, &mapped, sizeof mapped);
 }
 
-// One datagram from the app: header (destination) + payload. Returns false
-// when the packet is malformed and the association must end.
-bool send_upstream(UdpAssociation* a, size_t size) {
-  wire::DatagramHeader header;
-  std::memcpy(&header, g_from_app, kHeader);
-  wire::Address destination = header.addr.family == 0 ? a->default_peer : header.addr;
-  if (destination.family != AF_INET && destination.family != AF_INET6) return false;
-  destination = normalize_address(destination);
+// One well-formed datagram from the app (in g_from_app): checked against
+// policy every time, sent if allowed, dropped (and audited once) if not.
+void send_upstream(UdpAssociation* a, const wire::Address& destination, size_t size) {
   const std::string key = peer_key(destination);
   const policy::Decision decision = decide_outbound(*a->d, a->who, destination, policy::Protocol::kUdp);
   // Audited once per destination and verdict, not per datagram.
@@ -141,7 +136,7 @@ bool send_upstream(UdpAssociation* a, size_t size) {
       audit_decision(*a->d, a->who, "sendto", destination, decision);
       remember(a, &a->denied_audited, key);
     }
-    return true;
+    return;
   }
   if (!a->peers.count(key)) {
     audit_decision(*a->d, a->who, "sendto", destination, decision);
@@ -152,7 +147,6 @@ bool send_upstream(UdpAssociation* a, size_t size) {
   uv_buf_t buf = uv_buf_init(g_from_app + kHeader, static_cast<unsigned>(size - kHeader));
   if (uv_udp_try_send(&a->udp, &buf, 1, reinterpret_cast<const sockaddr*>(&address)) >= 0)
     a->bytes_sent += size - kHeader;
-  return true;
 }
 
 void on_app_readable(uv_poll_t* poll, int status, int /*events*/) {
@@ -163,16 +157,14 @@ void on_app_readable(uv_poll_t* poll, int status, int /*events*/) {
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) return close_association(a);
     a->last_activity_ms = uv_now(a->d->loop);
+    wire::Address destination{};
     const auto size = static_cast<size_t>(n);
-    const char* problem = size < kHeader                           ? "datagram shorter than its header"
-                          : size > kHeader + wire::kMaxDatagram   ? "datagram larger than kMaxDatagram"
-                                                                   : nullptr;
-    if (problem == nullptr && !send_upstream(a, size)) problem = "datagram without a destination";
-    if (problem != nullptr) {
+    if (const char* problem = decode_datagram(g_from_app, size, a->default_peer, &destination)) {
       log_message("pid %d (%s): closing UDP association: %s", static_cast<int>(a->who.pid),
                   a->who.app.c_str(), problem);
       return close_association(a);
     }
+    send_upstream(a, destination, size);
   }
 }
 

@@ -44,8 +44,12 @@ const char* validate_op(const wire::Request& request, Channel channel) {
         return "kResolve with an unknown hint family";
       return nullptr;
     case wire::Op::kListen:
+      if (!stream) return "kListen on the seqpacket socket";
+      if (!is_inet(request.addr.family)) return "kListen without an AF_INET/AF_INET6 address";
+      if (request.length != sizeof request) return "kListen with padding";
+      return nullptr;
     case wire::Op::kAccept:
-      return "inbound operations are not supported by this daemon";
+      return "kAccept is reserved";
   }
   return "unknown op";
 }
@@ -58,6 +62,26 @@ const char* validate_request(const wire::Request& request, Channel channel) {
   if (request.length < sizeof(wire::Request)) return "length shorter than a Request";
   if (request.length > wire::kMaxRequestLength) return "length above kMaxRequestLength";
   return validate_op(request, channel);
+}
+
+const char* check_request_packet(const wire::Request& request, size_t packet_size) {
+  if (packet_size < sizeof request) return "truncated request";
+  if (packet_size != sizeof request && packet_size != request.length)
+    return "packet size does not match the request length";
+  return nullptr;
+}
+
+const char* decode_datagram(const void* packet, size_t size, const wire::Address& default_peer,
+                            wire::Address* destination) {
+  if (size < sizeof(wire::DatagramHeader)) return "datagram shorter than its header";
+  if (size > sizeof(wire::DatagramHeader) + wire::kMaxDatagram)
+    return "datagram larger than kMaxDatagram";
+  wire::DatagramHeader header;
+  std::memcpy(&header, packet, sizeof header);
+  const wire::Address& chosen = header.addr.family == 0 ? default_peer : header.addr;
+  if (!is_inet(chosen.family)) return "datagram without a usable destination";
+  *destination = normalize_address(chosen);
+  return nullptr;
 }
 
 wire::Address normalize_address(const wire::Address& address) {

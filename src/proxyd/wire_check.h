@@ -19,6 +19,18 @@ enum class Channel { kStream, kSeqpacket };
 // for `channel`. Checks magic, version, op, length, address family and name.
 const char* validate_request(const wire::Request& request, Channel channel);
 
+// The seqpacket socket delivers the Request as one packet of `packet_size`
+// bytes (its real size, from MSG_TRUNC): exactly sizeof(Request), or exactly
+// request.length when the client put its padding in the same packet.
+const char* check_request_packet(const wire::Request& request, size_t packet_size);
+
+// One packet of a UDP association from the app: DatagramHeader + payload.
+// On success fills the (normalized) destination, family 0 meaning
+// `default_peer`, and returns nullptr; otherwise returns why the packet is
+// malformed (which ends the association).
+const char* decode_datagram(const void* packet, size_t size, const wire::Address& default_peer,
+                            wire::Address* destination);
+
 // v4-mapped IPv6 addresses are matched and connected to as plain IPv4.
 wire::Address normalize_address(const wire::Address& address);
 

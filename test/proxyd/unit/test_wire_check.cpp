@@ -152,3 +152,29 @@ TEST_CASE("bound (inbound) UDP associations are refused by the outbound daemon")
   r.flags = wire::kFlagBound;
   CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
 }
+
+TEST_CASE("a seqpacket Request packet is exactly the Request, or the Request and its padding") {
+  wire::Request r{};
+  r.length = sizeof r + 8;
+  CHECK(proxyd::check_request_packet(r, sizeof r) == nullptr);
+  CHECK(proxyd::check_request_packet(r, sizeof r + 8) == nullptr);
+  CHECK(proxyd::check_request_packet(r, sizeof r - 1) != nullptr);
+  CHECK(proxyd::check_request_packet(r, sizeof r + 7) != nullptr);
+}
+
+TEST_CASE("datagrams need a header, a size within bounds and a destination") {
+  char packet[sizeof(wire::DatagramHeader) + 4] = {};
+  wire::Address none{}, peer{}, out{};
+  peer.family = AF_INET;
+  peer.port = htons(53);
+  CHECK(proxyd::decode_datagram(packet, sizeof packet, none, &out) != nullptr);  // nowhere to go
+  CHECK(proxyd::decode_datagram(packet, sizeof packet, peer, &out) == nullptr);
+  CHECK(out.port == htons(53));
+  CHECK(proxyd::decode_datagram(packet, sizeof(wire::DatagramHeader) - 1, peer, &out) != nullptr);
+  CHECK(proxyd::decode_datagram(packet, sizeof(wire::DatagramHeader) + wire::kMaxDatagram + 1,
+                                peer, &out) != nullptr);
+  wire::Address odd{};
+  odd.family = 99;
+  std::memcpy(packet, &odd, sizeof odd);
+  CHECK(proxyd::decode_datagram(packet, sizeof packet, peer, &out) != nullptr);
+}
