@@ -82,13 +82,18 @@ Base make_base(const ElfFile& file, const Classification& cls) {
     holder = Phdr{};
   } else {
     holder.p_filesz = holder.p_memsz = note.offset - holder.p_offset;
-    base.carried_note = note.phdr_index;
+    base.group = note.phdr_index;
   }
   for (size_t i = 0; i < base.phdrs.size(); ++i) {
     const Phdr& p = base.phdrs[i];
-    if (p.p_type == PT_NOTE && p.p_offset >= tail.p_offset && i != base.carried_note) {
-      throw ElfError("unsupported layout: unexpected note in the netleash segment");
+    if (p.p_type == PT_NULL || p.p_type == PT_LOAD || p.p_type == PT_PHDR ||
+        p.p_type == PT_DYNAMIC || p.p_offset < tail.p_offset) {
+      continue;
     }
+    if (p.p_type != PT_INTERP && p.p_type != PT_NOTE && p.p_type != PT_GNU_PROPERTY) {
+      throw ElfError("unsupported layout: unexpected segment in the netleash segment");
+    }
+    base.carried.push_back(i);
   }
 
   // Drop the shim entry; trim its string when it is the last one (it always is in our output).

@@ -29,8 +29,10 @@ struct Base {
   uint64_t keep_length = 0;   // input bytes [0, keep_length) are copied unchanged
   uint64_t tail_offset = 0;   // where the netleash segment goes (file offset and address)
   uint64_t tail_vaddr = 0;
-  // A PT_NOTE that lived inside the old netleash segment and must be carried into the new.
-  std::optional<size_t> carried_note;
+  // PT_INTERP/PT_NOTE/PT_GNU_PROPERTY whose bytes lived in the old netleash segment and
+  // must be carried into the new one; `group` is the PT_NOTE the identity note followed.
+  std::vector<size_t> carried;
+  std::optional<size_t> group;
   bool phdrs_in_tail = false;  // the program header table lived in the old segment
 };
 

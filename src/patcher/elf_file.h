@@ -23,6 +23,7 @@ using Phdr = ElfPhdr<E>;
 using Shdr = ElfShdr<E>;
 using Dyn = ElfDyn<E>;
 using Nhdr = ElfNhdr<E>;
+using Sym = ElfSym<E>;
 
 // Any reason the file cannot be processed: not ELF, truncated, corrupt, or unsupported.
 // The message is a short phrase suitable after "netleash-patch: FILE: ".

@@ -86,6 +86,19 @@ struct ElfDyn<E> {
   U64<E> d_val;
 };
 
+template <typename E> struct ElfSym;
+
+template <typename E>
+  requires E::is_64
+struct ElfSym<E> {
+  U32<E> st_name;
+  unsigned char st_info;
+  unsigned char st_other;
+  U16<E> st_shndx;
+  U64<E> st_value;
+  U64<E> st_size;
+};
+
 // Note header; the same shape for every class.
 template <typename E>
 struct ElfNhdr {
@@ -99,6 +112,7 @@ static_assert(sizeof(ElfPhdr<Elf64LE>) == 56);
 static_assert(sizeof(ElfShdr<Elf64LE>) == 64);
 static_assert(sizeof(ElfDyn<Elf64LE>) == 16);
 static_assert(sizeof(ElfNhdr<Elf64LE>) == 12);
+static_assert(sizeof(ElfSym<Elf64LE>) == 24);
 
 // The identity record: owner "netleash", type NT_NETLEASH_APP, descriptor = app id text.
 inline constexpr char kNoteOwner[] = "netleash";

@@ -19,8 +19,9 @@ void for_each_note(const ElfFile& file, const std::function<bool(const Note&)>& 
     while (length - at >= sizeof(Nhdr)) {
       Nhdr h;
       std::memcpy(&h, bytes.data() + at, sizeof(Nhdr));
+      // Offsets as glibc's ELF_NOTE_DESC_OFFSET/ELF_NOTE_NEXT_OFFSET and readelf compute them.
       uint64_t name_at = at + sizeof(Nhdr);
-      uint64_t desc_at = name_at + align_up(h.n_namesz, align);
+      uint64_t desc_at = at + align_up(sizeof(Nhdr) + h.n_namesz, align);
       uint64_t end = desc_at + align_up(h.n_descsz, align);
       // The last note may omit its trailing padding.
       if (desc_at > length || h.n_descsz > length - desc_at) break;
@@ -49,7 +50,7 @@ bool notes_fill_exactly(const FileView& view, uint64_t offset, uint64_t size, ui
     if (size - at < sizeof(Nhdr)) return false;
     Nhdr h;
     std::memcpy(&h, bytes.data() + at, sizeof(Nhdr));
-    uint64_t next = at + sizeof(Nhdr) + align_up(h.n_namesz, align) + align_up(h.n_descsz, align);
+    uint64_t next = at + align_up(sizeof(Nhdr) + h.n_namesz, align) + align_up(h.n_descsz, align);
     if (next > size) return false;
     at = next;
   }
@@ -70,17 +71,20 @@ std::optional<IdentityNote> find_identity_note(const ElfFile& file) {
   return found;
 }
 
-std::vector<unsigned char> encode_identity_note(const std::string& app) {
+std::vector<unsigned char> encode_identity_note(const std::string& app, uint64_t align) {
   const uint64_t namesz = sizeof(kNoteOwner);  // includes the NUL
   const uint64_t descsz = app.size() + 1;
-  std::vector<unsigned char> out(sizeof(Nhdr) + align_up(namesz, 4) + align_up(descsz, 4), 0);
+  // With align 8 the header (12 bytes) is followed by the name padded so the descriptor
+  // starts 8-aligned: ELF_NOTE_DESC_OFFSET in glibc, as readelf computes it.
+  const uint64_t desc_at = align_up(sizeof(Nhdr) + namesz, align);
+  std::vector<unsigned char> out(desc_at + align_up(descsz, align), 0);
   Nhdr h;
   h.n_namesz = static_cast<uint32_t>(namesz);
   h.n_descsz = static_cast<uint32_t>(descsz);
   h.n_type = NT_NETLEASH_APP;
   std::memcpy(out.data(), &h, sizeof h);
   std::memcpy(out.data() + sizeof h, kNoteOwner, namesz);
-  std::memcpy(out.data() + sizeof h + align_up(namesz, 4), app.data(), app.size());
+  std::memcpy(out.data() + desc_at, app.data(), app.size());
   return out;
 }
 

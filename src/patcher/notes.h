@@ -37,8 +37,8 @@ struct IdentityNote {
 };
 std::optional<IdentityNote> find_identity_note(const ElfFile& file);
 
-// Bytes of an identity note for `app`: namesz, descsz, type, "netleash\0" padded to 4,
-// app id + NUL padded to 4 (the layout `readelf -n` expects for 4-byte-aligned notes).
-std::vector<unsigned char> encode_identity_note(const std::string& app);
+// Bytes of an identity note for `app`: namesz, descsz, type, "netleash\0" and the app id +
+// NUL, each padded to `align` (4, or 8 inside an 8-aligned note segment).
+std::vector<unsigned char> encode_identity_note(const std::string& app, uint64_t align = 4);
 
 }  // namespace netleash::elf

@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 
 #include "base.h"
 #include "notes.h"
+#include "slots.h"
+#include "symbols.h"
 
 namespace netleash::elf {
 
@@ -13,8 +16,6 @@ namespace {
 // Free DT_NULL entries left after the terminator so that later edits (a re-patch, other
 // tools) can add entries without moving the table again (mold's --spare-dynamic-tags).
 constexpr size_t kSpareDynamicEntries = 4;
-// Free PT_NULL slots added when the program header table has to be moved anyway.
-constexpr size_t kSpareProgramHeaders = 2;
 
 template <typename T>
 std::vector<unsigned char> bytes_of(const std::vector<T>& items) {
@@ -30,44 +31,8 @@ std::vector<unsigned char> bytes_of(const T& item) {
   return out;
 }
 
-bool contains_range(uint64_t start, uint64_t size, uint64_t at, uint64_t length) {
+bool inside(uint64_t start, uint64_t size, uint64_t at, uint64_t length) {
   return at >= start && at - start <= size && length <= size - (at - start);
-}
-
-// A PT_NOTE that describes exactly what PT_GNU_PROPERTY describes is redundant: GNU ld and
-// lld emit both for .note.gnu.property, and glibc (dl-prop.h) and the kernel prefer
-// PT_GNU_PROPERTY when it is present. Its slot can be reused.
-bool is_redundant_note(const std::vector<Phdr>& phdrs, const Phdr& note) {
-  if (note.p_type != PT_NOTE) return false;
-  for (const Phdr& p : phdrs) {
-    if (p.p_type == PT_GNU_PROPERTY && p.p_offset == note.p_offset &&
-        p.p_filesz == note.p_filesz && p.p_vaddr == note.p_vaddr) {
-      return true;
-    }
-  }
-  return false;
-}
-
-std::vector<size_t> free_slots(const Base& base) {
-  std::vector<size_t> slots;
-  for (size_t i = 0; i < base.phdrs.size(); ++i) {
-    const Phdr& p = base.phdrs[i];
-    if (p.p_type == PT_NULL || is_redundant_note(base.phdrs, p)) slots.push_back(i);
-  }
-  return slots;
-}
-
-// An existing 4-byte-aligned PT_NOTE whose notes can be copied into the new segment with
-// the identity note appended, so the identity note needs no program header of its own.
-std::optional<size_t> groupable_note(const ElfFile& file, const Base& base) {
-  for (size_t i = 0; i < base.phdrs.size(); ++i) {
-    const Phdr& p = base.phdrs[i];
-    if (p.p_type == PT_NOTE && p.p_align == 4 && p.p_filesz == p.p_memsz &&
-        p.p_filesz <= 64 * 1024 && notes_fill_exactly(*file.view, p.p_offset, p.p_filesz, 4)) {
-      return i;
-    }
-  }
-  return std::nullopt;
 }
 
 uint32_t section_name_offset(std::vector<unsigned char>& shstrtab, const std::string& name) {
@@ -100,6 +65,12 @@ size_t place_after_last_load(std::vector<Phdr>& phdrs, size_t slot) {
   return last;
 }
 
+// Where each moved range lands in the new segment.
+struct Placement {
+  MovedRange from;
+  uint64_t at;  // offset inside the new segment
+};
+
 }  // namespace
 
 std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
@@ -122,33 +93,16 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
     });
   }
 
-  // 1. Program header slots: one PT_LOAD, plus a PT_NOTE for the identity note unless it
-  //    joins an existing note segment.
-  std::vector<size_t> slots = free_slots(base);
-  std::optional<size_t> group = base.carried_note;
-  if (patch && !group && slots.size() == 1 && !base.phdrs_in_tail) group = groupable_note(file, base);
-  const size_t needed = 1 + (patch && !group ? 1 : 0);
-  const bool move_phdrs = base.phdrs_in_tail || slots.size() < needed;
-  plan.strategy = move_phdrs ? "moved program headers"
-                  : group    ? "reused a redundant PT_NOTE slot, joined a note segment"
-                             : "reused spare program header slots";
-  std::vector<Phdr> phdrs = base.phdrs;
-  if (move_phdrs) {
-    bool has_phdr = std::any_of(phdrs.begin(), phdrs.end(),
-                                [](const Phdr& p) { return p.p_type == PT_PHDR; });
-    if (!has_phdr) throw ElfError("unsupported layout: no free program header slot and no PT_PHDR");
-    size_t missing = needed > slots.size() ? needed - slots.size() : 0;
-    for (size_t i = 0; i < missing + (base.phdrs_in_tail ? 0 : kSpareProgramHeaders); ++i) {
-      slots.push_back(phdrs.size());
-      phdrs.push_back(Phdr{});
-    }
-  }
+  // 1. Program header slots and the ranges that move with them.
+  SlotChoice choice = choose_slots(file, base, patch);
+  plan.strategy = choice.strategy;
+  std::vector<Phdr> phdrs = choice.phdrs;
   if (phdrs.size() > 0xfff0) throw ElfError("unsupported ELF: too many program headers");
 
-  // 2. Layout of the new segment: [program headers] .dynamic .dynstr [notes].
+  // 2. Layout of the new segment: [program headers] .dynamic .dynstr [moved] [note].
   uint64_t at = 0;
   const uint64_t phdrs_at = at;
-  if (move_phdrs) at += phdrs.size() * sizeof(Phdr);
+  if (choice.move_phdrs) at += phdrs.size() * sizeof(Phdr);
   const uint64_t dynamic_at = align_up(at, 8);
   std::vector<Dyn> dynamic;
   if (patch) {
@@ -163,28 +117,47 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
   const uint64_t dynstr_at = at;
   const uint64_t dynstr_size = base.dynstr_size + (patch ? request.shim.size() + 1 : 0);
   at += dynstr_size;
-  at = align_up(at, 4);
-  const uint64_t group_at = at;
-  uint64_t group_old_offset = 0, group_old_vaddr = 0, group_size = 0;
-  if (group) {
-    group_old_offset = base.phdrs[*group].p_offset;
-    group_old_vaddr = base.phdrs[*group].p_vaddr;
-    group_size = base.phdrs[*group].p_filesz;
-    at = align_up(at + group_size, 4);
+  std::vector<Placement> placements;
+  for (const MovedRange& r : choice.moved) {
+    at = align_up(at, std::min<uint64_t>(std::max<uint64_t>(r.align, 4), 4096));
+    placements.push_back(Placement{r, at});
+    at += r.size;
   }
+  at = align_up(at, choice.note_align);
   const uint64_t note_at = at;
-  std::vector<unsigned char> note = patch ? encode_identity_note(request.app)
+  std::vector<unsigned char> note = patch ? encode_identity_note(request.app, choice.note_align)
                                           : std::vector<unsigned char>{};
   at += note.size();
   const uint64_t tail_size = at;
+  if (choice.group && placements.back().at + placements.back().from.size != note_at) {
+    throw ElfError("internal error: identity note not adjacent to its note segment");
+  }
 
   for (Dyn& d : dynamic) {
     if (d.d_tag == DT_STRTAB) d.d_val = V + dynstr_at;
     if (d.d_tag == DT_STRSZ) d.d_val = dynstr_size;
   }
+  // The placement holding [offset, offset+size) of the input, if it moved.
+  auto placement_of = [&](uint64_t offset, uint64_t size) -> const Placement* {
+    for (const Placement& p : placements) {
+      if (inside(p.from.offset, p.from.size, offset, size)) return &p;
+    }
+    return nullptr;
+  };
 
-  // 3. Program headers.
-  size_t segment = slots[0];
+  // 3. Program headers: moved ranges first (a free slot may still describe one), then the
+  //    slots, .dynamic and the table itself.
+  for (Phdr& p : phdrs) {
+    if (p.p_type != PT_INTERP && p.p_type != PT_NOTE && p.p_type != PT_GNU_PROPERTY) continue;
+    if (const Placement* m = placement_of(p.p_offset, p.p_filesz)) {
+      p.p_offset = p.p_offset - m->from.offset + T + m->at;
+      p.p_vaddr = p.p_paddr = p.p_vaddr - m->from.vaddr + V + m->at;
+      if (choice.group && m == &placements.back() && p.p_type == PT_NOTE) {
+        p.p_filesz = p.p_memsz = p.p_filesz + note.size();
+      }
+    }
+  }
+  size_t segment = choice.slots.at(0);
   Phdr& load = phdrs[segment];
   load = Phdr{};
   load.p_type = PT_LOAD;
@@ -193,8 +166,8 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
   load.p_vaddr = load.p_paddr = V;
   load.p_filesz = load.p_memsz = tail_size;
   load.p_align = align;
-  if (patch && !group) {
-    Phdr& n = phdrs[slots[1]];
+  if (patch && !choice.group) {
+    Phdr& n = phdrs[choice.slots.at(1)];
     n = Phdr{};
     n.p_type = PT_NOTE;
     n.p_flags = PF_R;
@@ -203,12 +176,8 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
     n.p_filesz = n.p_memsz = note.size();
     n.p_align = 4;  // glibc's x86 property parser only looks at 8-aligned notes
   }
-  if (group) {
-    Phdr& n = phdrs[*group];
-    n.p_offset = T + group_at;
-    n.p_vaddr = n.p_paddr = V + group_at;
-    n.p_filesz = n.p_memsz = tail_size - group_at;
-  }
+  Ehdr ehdr = base.ehdr;
+  if (choice.move_phdrs) ehdr.e_phoff = T + phdrs_at;
   for (Phdr& p : phdrs) {
     if (p.p_type == PT_DYNAMIC) {
       p.p_offset = T + dynamic_at;
@@ -217,36 +186,42 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
       p.p_flags = p.p_flags | PF_R | PF_W;
       p.p_align = 8;
     }
-    if (p.p_type == PT_PHDR && move_phdrs) {
-      p.p_offset = T + phdrs_at;
-      p.p_vaddr = p.p_paddr = V + phdrs_at;
+    if (p.p_type == PT_PHDR) {
+      if (choice.move_phdrs) {
+        p.p_offset = T + phdrs_at;
+        p.p_vaddr = p.p_paddr = V + phdrs_at;
+      }
       p.p_filesz = p.p_memsz = phdrs.size() * sizeof(Phdr);
     }
   }
   segment = place_after_last_load(phdrs, segment);
 
-  // 4. Section headers: repoint .dynamic, .dynstr and carried notes; add the note's header.
+  // 4. Section headers: repoint .dynamic, .dynstr and moved sections (their symbols
+  //    follow); carry sections behind the old segment; add the note's header.
   std::vector<Shdr> shdrs = base.shdrs;
   std::vector<unsigned char> shstrtab = base.shstrtab;
   std::vector<Piece> trailer;
+  std::map<uint32_t, uint64_t> symbol_delta;
   uint64_t trailer_at = T + tail_size;
   if (!shdrs.empty()) {
-    uint16_t shstrndx = base.ehdr.e_shstrndx;
+    const uint16_t shstrndx = base.ehdr.e_shstrndx;
+    auto repoint = [&](size_t i, uint64_t offset, uint64_t addr) {
+      symbol_delta[static_cast<uint32_t>(i)] = addr - shdrs[i].sh_addr;
+      shdrs[i].sh_offset = offset;
+      shdrs[i].sh_addr = addr;
+    };
     for (size_t i = 0; i < shdrs.size(); ++i) {
       Shdr& s = shdrs[i];
+      const Placement* m = s.sh_type == SHT_NOBITS ? nullptr : placement_of(s.sh_offset, s.sh_size);
       if (s.sh_type == SHT_DYNAMIC) {
-        s.sh_offset = T + dynamic_at;
-        s.sh_addr = V + dynamic_at;
+        repoint(i, T + dynamic_at, V + dynamic_at);
         s.sh_size = dynamic.size() * sizeof(Dyn);
       } else if (s.sh_type == SHT_STRTAB && (s.sh_flags & SHF_ALLOC) &&
                  s.sh_addr == base.dynstr_vaddr) {
-        s.sh_offset = T + dynstr_at;
-        s.sh_addr = V + dynstr_at;
+        repoint(i, T + dynstr_at, V + dynstr_at);
         s.sh_size = dynstr_size;
-      } else if (group && s.sh_type == SHT_NOTE &&
-                 contains_range(group_old_offset, group_size, s.sh_offset, s.sh_size)) {
-        s.sh_offset = s.sh_offset - group_old_offset + T + group_at;
-        s.sh_addr = s.sh_addr - group_old_vaddr + V + group_at;
+      } else if (m && s.sh_size != 0 && (s.sh_flags & SHF_ALLOC)) {
+        repoint(i, s.sh_offset - m->from.offset + T + m->at, s.sh_addr - m->from.vaddr + V + m->at);
       } else if (i != shstrndx && s.sh_type != SHT_NOBITS && s.sh_type != SHT_NULL &&
                  s.sh_size != 0 && s.sh_offset >= base.keep_length) {
         // A section after the old netleash segment (strip puts non-allocated sections
@@ -254,7 +229,8 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
         if (s.sh_flags & SHF_ALLOC) {
           throw ElfError("unsupported layout: unexpected section after the netleash segment");
         }
-        trailer_at = align_up(trailer_at, std::min<uint64_t>(std::max<uint64_t>(s.sh_addralign, 1), 4096));
+        uint64_t section_align = std::min<uint64_t>(std::max<uint64_t>(s.sh_addralign, 1), 4096);
+        trailer_at = align_up(trailer_at, section_align);
         trailer.push_back(Piece{trailer_at, {}, s.sh_offset, s.sh_size});
         s.sh_offset = trailer_at;
         trailer_at += s.sh_size;
@@ -268,7 +244,7 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
       n.sh_offset = T + note_at;
       n.sh_addr = V + note_at;
       n.sh_size = note.size();
-      n.sh_addralign = 4;
+      n.sh_addralign = choice.note_align;
       shdrs.push_back(n);
     }
     if (shstrndx != SHN_UNDEF && shstrndx < shdrs.size()) {
@@ -278,19 +254,13 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
       trailer_at += shstrtab.size();
     }
     trailer_at = align_up(trailer_at, 8);
-  }
-
-  // 5. ELF header.
-  Ehdr ehdr = base.ehdr;
-  ehdr.e_phnum = static_cast<uint16_t>(phdrs.size());
-  if (move_phdrs) ehdr.e_phoff = T + phdrs_at;
-  if (!shdrs.empty()) {
     ehdr.e_shoff = trailer_at;
     ehdr.e_shnum = static_cast<uint16_t>(shdrs.size());
   }
+  ehdr.e_phnum = static_cast<uint16_t>(phdrs.size());
   plan.output_size = shdrs.empty() ? T + tail_size : trailer_at + shdrs.size() * sizeof(Shdr);
 
-  // 6. Pieces: the unchanged bulk first, then everything new, headers last.
+  // 5. Pieces: the unchanged bulk first, then everything new, headers last.
   plan.pieces.push_back(Piece{0, {}, 0, base.keep_length});
   plan.pieces.push_back(Piece{T + dynamic_at, bytes_of(dynamic), 0, 0});
   if (base.dynstr_size != 0) {
@@ -301,9 +271,13 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
     name.push_back(0);
     plan.pieces.push_back(Piece{T + dynstr_at + base.dynstr_size, name, 0, 0});
   }
-  if (group) plan.pieces.push_back(Piece{T + group_at, {}, group_old_offset, group_size});
+  for (const Placement& m : placements) {
+    plan.pieces.push_back(Piece{T + m.at, {}, m.from.offset, m.from.size});
+  }
   if (patch) plan.pieces.push_back(Piece{T + note_at, note, 0, 0});
   plan.pieces.insert(plan.pieces.end(), trailer.begin(), trailer.end());
+  std::vector<Piece> symbols = relocate_symbols(*file.view, base.shdrs, shdrs, symbol_delta);
+  plan.pieces.insert(plan.pieces.end(), symbols.begin(), symbols.end());
   if (!shdrs.empty()) plan.pieces.push_back(Piece{ehdr.e_shoff, bytes_of(shdrs), 0, 0});
   plan.pieces.push_back(Piece{ehdr.e_phoff, bytes_of(phdrs), 0, 0});
   plan.pieces.push_back(Piece{0, bytes_of(ehdr), 0, 0});

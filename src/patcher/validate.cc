@@ -84,9 +84,15 @@ void check_segments(const Plan& plan, std::vector<std::string>& problems) {
         break;
     }
   }
-  if (plan.ehdr.e_phoff > plan.output_size ||
-      plan.phdrs.size() * sizeof(Phdr) > plan.output_size - plan.ehdr.e_phoff) {
+  const uint64_t table = plan.ehdr.e_phoff, table_size = plan.phdrs.size() * sizeof(Phdr);
+  if (table > plan.output_size || table_size > plan.output_size - table) {
     problems.push_back("program header table outside the file");
+  }
+  for (const Shdr& s : plan.shdrs) {
+    if (s.sh_type != SHT_NOBITS && s.sh_size != 0 && s.sh_offset < table + table_size &&
+        table < s.sh_offset + s.sh_size) {
+      problems.push_back("program header table overlaps a section");
+    }
   }
 }
 
