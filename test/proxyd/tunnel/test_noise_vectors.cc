@@ -137,6 +137,7 @@ std::string family_of(const std::string& name) {
 }  // namespace
 
 TEST_CASE("Noise test vectors (cacophony, snow)", "[noise][vectors]") {
+  INFO("Noise test vectors are read from " << vectors_dir() << " (shared/ beside the repo)");
   REQUIRE(std::filesystem::is_directory(vectors_dir()));
   std::map<std::string, int> passed_by_family, passed_by_suite;
   std::map<std::string, int> skipped_by_reason;
