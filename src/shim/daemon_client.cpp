@@ -75,6 +75,20 @@ int daemon_attach(int fd, bool datagram) {
   }
 }
 
+int replace_unix_socket(int fd, int type) {
+  int status = NL_REAL(fcntl)(fd, F_GETFL);
+  int fd_flags = NL_REAL(fcntl)(fd, F_GETFD);
+  if (status < 0 || fd_flags < 0) return -1;
+  int fresh = NL_REAL(socket)(AF_UNIX, type | SOCK_CLOEXEC | ((status & O_NONBLOCK) ? SOCK_NONBLOCK : 0), 0);
+  if (fresh < 0) return -1;
+  int r = NL_REAL(dup3)(fresh, fd, (fd_flags & FD_CLOEXEC) ? O_CLOEXEC : 0);
+  int saved = errno;
+  NL_REAL(close)(fresh);
+  if (r < 0) return fail(saved);
+  debug("fd %d: replaced its dead daemon connection", fd);
+  return 0;
+}
+
 wire::Request make_request(wire::Op op) {
   wire::Request request;
   memset(&request, 0, sizeof request);

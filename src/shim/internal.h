@@ -37,6 +37,12 @@ uint16_t ephemeral_port();
 // the seqpacket one). Waits for backlog room even on a non-blocking socket.
 // Returns 0 or ECONNREFUSED (daemon unreachable).
 int daemon_attach(int fd, bool datagram);
+// Puts a fresh unconnected unix socket of `type` at `fd` (same O_NONBLOCK
+// and FD_CLOEXEC) when its daemon connection is dead: a unix socket cannot
+// connect twice, while the Internet socket it stands for could. The only
+// place the shim swaps the socket under an fd; the old one was useless.
+// Returns 0 or -1 with errno.
+int replace_unix_socket(int fd, int type);
 wire::Request make_request(wire::Op op);
 // One request/one reply on a fresh seqpacket connection (kCheck, kResolve).
 // Returns the reply length, or -errno (ECONNREFUSED when unreachable,
@@ -65,6 +71,8 @@ ssize_t slow_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags);
 
 // --- UDP (udp.cpp) ----------------------------------------------------------------
 int udp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len);
+// Opens the socket's association now if it is not open. Returns 0 or an errno.
+int udp_ensure_open(VSocket* vs, int fd);
 ssize_t udp_sendmsg(VSocket* vs, int fd, const struct msghdr* msg, int flags);
 ssize_t udp_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags);
 

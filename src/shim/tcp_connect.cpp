@@ -85,19 +85,9 @@ int advance(VSocket* vs, int fd, Wait wait, bool stop_after_verdict) {
 }
 
 // After a failed connect the unix socket is connected to a daemon that has
-// hung up, and a unix socket cannot connect twice; a kernel TCP socket can,
-// so replace it with a fresh one (the one place the shim swaps the socket
-// under an fd: the old one is dead anyway). Returns 0 or -1 with errno.
+// hung up, and a unix socket cannot connect twice; a kernel TCP socket can.
 int renew_socket(VSocket* vs, int fd) {
-  int fl = NL_REAL(fcntl)(fd, F_GETFL);
-  int fdflags = NL_REAL(fcntl)(fd, F_GETFD);
-  if (fl < 0 || fdflags < 0) return -1;
-  int fresh = NL_REAL(socket)(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | ((fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0), 0);
-  if (fresh < 0) return -1;
-  int r = NL_REAL(dup3)(fresh, fd, (fdflags & FD_CLOEXEC) ? O_CLOEXEC : 0);
-  int saved = errno;
-  NL_REAL(close)(fresh);
-  if (r < 0) return fail(saved);
+  if (replace_unix_socket(fd, SOCK_STREAM) != 0) return -1;
   vs->saved_sndbuf = 0;
   store_state(vs, State::kTcpFresh);
   return 0;

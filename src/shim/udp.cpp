@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <string.h>
 
+#include "inbound.h"
 #include "internal.h"
 #include "real.h"
 
@@ -23,6 +24,7 @@ constexpr size_t kMaxIov = 255;
 
 // Returns 0 if allowed, EACCES if denied, ECONNREFUSED if the daemon is away.
 int check_destination(VSocket* vs, const wire::Address& dst) {
+  if (vs->inbound & kInboundBoundUdp) return 0;  // a server's replies: the daemon checks them
   // The cache lock is only ever tried, never waited for, so neither threads
   // nor fork can deadlock on it: a busy cache is a cache miss.
   if (try_lock(&vs->cache_lock)) {
@@ -70,6 +72,10 @@ int ensure_open(VSocket* vs, int fd) {
     wire::Request request = make_request(wire::Op::kDatagramOpen);
     request.protocol = static_cast<uint8_t>(wire::Protocol::kUdp);
     request.addr = vs->peer;
+    if (vs->inbound & kInboundBoundUdp) {  // a UDP server (inbound_listen.cpp)
+      request.flags = wire::kFlagBound;
+      request.addr = inbound_rule_address(vs);
+    }
     err = send_all(fd, &request, sizeof request);
     wire::Reply reply;
     ssize_t n = -1;
@@ -89,6 +95,18 @@ int ensure_open(VSocket* vs, int fd) {
   return err;
 }
 
+bool association_lost(int err) { return err == EPIPE || err == ECONNRESET || err == ENOTCONN; }
+
+// Replaces the dead seqpacket socket and opens a new association.
+int reopen(VSocket* vs, int fd) {
+  uint32_t open = 2;
+  if (!__atomic_compare_exchange_n(&vs->udp_open, &open, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return ensure_open(vs, fd);  // another thread is already at it
+  int err = replace_unix_socket(fd, SOCK_SEQPACKET) == 0 ? 0 : errno;
+  __atomic_store_n(&vs->udp_open, 0u, __ATOMIC_RELEASE);
+  return err != 0 ? err : ensure_open(vs, fd);
+}
+
 size_t total_length(const struct msghdr* msg) {
   size_t total = 0;
   for (size_t i = 0; i < msg->msg_iovlen; ++i) total += msg->msg_iov[i].iov_len;
@@ -96,6 +114,8 @@ size_t total_length(const struct msghdr* msg) {
 }
 
 }  // namespace
+
+int udp_ensure_open(VSocket* vs, int fd) { return ensure_open(vs, fd); }
 
 int udp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
   if (sa != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) && sa->sa_family == AF_UNSPEC) {
@@ -135,9 +155,15 @@ ssize_t udp_sendmsg(VSocket* vs, int fd, const struct msghdr* msg, int flags) {
   framed.msg_iov = iov;
   framed.msg_iovlen = msg->msg_iovlen + 1;
   // Ancillary data (IP_PKTINFO and the like) has no meaning on the unix leg.
-  ssize_t n = NL_REAL(sendmsg)(fd, &framed, (flags & ~(MSG_FASTOPEN | MSG_CONFIRM | MSG_MORE)) | MSG_NOSIGNAL);
+  int send_flags = (flags & ~(MSG_FASTOPEN | MSG_CONFIRM | MSG_MORE)) | MSG_NOSIGNAL;
+  ssize_t n = NL_REAL(sendmsg)(fd, &framed, send_flags);
+  if (n < 0 && association_lost(errno)) {
+    // The daemon restarted, or closed the idle association: open a new one.
+    if (int err = reopen(vs, fd)) return fail(err);
+    n = NL_REAL(sendmsg)(fd, &framed, send_flags);
+  }
   if (n < 0) {
-    if (errno == EPIPE || errno == ECONNRESET) errno = ECONNREFUSED;  // daemon gone: like an ICMP error
+    if (association_lost(errno)) errno = ECONNREFUSED;  // like an ICMP error
     return -1;
   }
   return n - static_cast<ssize_t>(sizeof header);
@@ -163,7 +189,12 @@ ssize_t udp_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags) {
     framed.msg_iovlen = msg->msg_iovlen + 1;
     ssize_t n = NL_REAL(recvmsg)(fd, &framed, flags & ~MSG_ERRQUEUE);
     if (n < 0) return -1;
-    if (n == 0) return fail(ECONNREFUSED);  // the daemon closed the association
+    if (n == 0) {
+      // The daemon closed the association (restart, idle timeout): say so
+      // once, like an ICMP error, and listen on a new one from now on.
+      reopen(vs, fd);
+      return fail(ECONNREFUSED);
+    }
     bool malformed = n < static_cast<ssize_t>(sizeof header) ||
                      (header.addr.family != AF_INET && header.addr.family != AF_INET6);
     // A connected UDP socket only hears from its peer.

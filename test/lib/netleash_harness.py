@@ -158,6 +158,29 @@ class UdpEchoServer(_Server):
                 pass
 
 
+class BlackholeServer(_Server):
+    """A TCP port where connects hang: its one-slot accept queue is kept full and
+    never accepted, so further SYNs are dropped until the connector times out."""
+
+    def __init__(self, family=socket.AF_INET):
+        super().__init__(family, socket.SOCK_STREAM)
+        self.sock.listen(0)
+        self._fillers = []
+        for _ in range(3):
+            c = socket.socket(family, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(self.address)
+            except BlockingIOError:
+                pass
+            self._fillers.append(c)
+
+    def close(self):
+        for c in self._fillers:
+            c.close()
+        super().close()
+
+
 class Netleash:
     """A private netleashd with its own policy dir, socket and audit log.
 
@@ -343,6 +366,11 @@ class Netleash:
 
     def start_udp_echo_server(self, family=socket.AF_INET):
         server = UdpEchoServer(family)
+        self._servers.append(server)
+        return server
+
+    def start_blackhole_server(self, family=socket.AF_INET):
+        server = BlackholeServer(family)
         self._servers.append(server)
         return server
 

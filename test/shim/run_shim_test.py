@@ -12,11 +12,16 @@ then applies the test's own checks (what servers saw, the audit log).
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
 from netleash_harness import Netleash, free_port, wait_for  # noqa: E402
+
+# The daemon's upstream connect timeout: how long a connect to the blackhole
+# port takes to fail with ETIMEDOUT.
+CONNECT_TIMEOUT_MS = 1500
 
 HOSTS = {
     "localhost": ["127.0.0.1", "::1"],
@@ -114,13 +119,28 @@ def check_udp_sendmmsg(nl, servers, exe, env):
 
 def check_fail_closed(nl, servers, exe, env):
     nl.stop_daemon()
-    proc = nl.spawn([exe], env=env, stdin=__import__("subprocess").PIPE)
+    proc = nl.spawn([exe], env=env, stdin=subprocess.PIPE)
     line = proc.stdout.readline()
     if line.strip() != "down-ok":
         proc.kill()
         out, err = proc.communicate()
         fail(f"while the daemon was down: {line}{out}{err}")
     nl.start_daemon()
+    out, err = proc.communicate("up\n", timeout=60)
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+    if proc.returncode != 0:
+        fail(f"after the restart: exit {proc.returncode}")
+
+
+def check_daemon_restart(nl, servers, exe, env):
+    proc = nl.spawn([exe], env=env, stdin=subprocess.PIPE)
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        out, err = proc.communicate()
+        fail(f"before the restart: {line}{out}{err}")
+    nl.restart_daemon()
     out, err = proc.communicate("up\n", timeout=60)
     sys.stdout.write(out)
     sys.stderr.write(err)
@@ -148,6 +168,7 @@ def check_denied_audited(nl, servers, exe, env):
 SPECIAL = {
     "udp_sendmmsg": check_udp_sendmmsg,
     "fail_closed": check_fail_closed,
+    "daemon_restart": check_daemon_restart,
     "tcp_echo": check_audited,
     "tcp_nonblock": check_denied_audited,
 }
@@ -156,7 +177,7 @@ SPECIAL = {
 def main():
     name, program = sys.argv[1], os.path.abspath(sys.argv[2])
     app = f"shim-{name}"
-    with Netleash(hosts=HOSTS, config={"connect_timeout_ms": 3000}, start=False) as nl:
+    with Netleash(hosts=HOSTS, config={"connect_timeout_ms": CONNECT_TIMEOUT_MS}, start=False) as nl:
         servers = {
             "tcp4": nl.start_tcp_echo_server(socket.AF_INET),
             "tcp6": nl.start_tcp_echo_server(socket.AF_INET6),
@@ -165,6 +186,7 @@ def main():
             "denied_tcp": nl.start_tcp_echo_server(socket.AF_INET),
             "denied_udp": nl.start_udp_echo_server(socket.AF_INET),
             "dns": nl.add_server(DnsResponder()),
+            "blackhole": nl.start_blackhole_server(socket.AF_INET),
         }
         refused = free_port()
         dns = servers["dns"].port
@@ -174,7 +196,7 @@ def main():
             {"cidr": "::1", "ports": [tcp6, refused], "protocol": "tcp"},
             {"cidr": "127.0.0.1", "ports": [servers["udp4"].port, dns], "protocol": "udp"},
             {"cidr": "::1", "ports": [servers["udp6"].port], "protocol": "udp"},
-            {"cidr": "192.0.2.1", "ports": [9]},
+            {"cidr": "127.0.0.1", "ports": [servers["blackhole"].port]},
             {"host": "echo4.nltest", "ports": [tcp4, 80, 53]},
             {"host": "echo6.nltest", "ports": [tcp6, 80]},
             {"host": "both.nltest"},
@@ -191,6 +213,7 @@ def main():
             "NLT_DENIED_UDP_PORT": servers["denied_udp"].port,
             "NLT_REFUSED_PORT": refused,
             "NLT_DNS_PORT": dns,
+            "NLT_BLACKHOLE_PORT": servers["blackhole"].port,
         }
         SPECIAL.get(name, lambda nl_, s, e, v: run_program(nl_, e, v))(nl, servers, exe, env)
     print(f"PASS: {name}")

@@ -4,6 +4,7 @@
  * fails at once with EACCES. Prints the denied-connect latency. */
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/epoll.h>
 
 #include "nltest.h"
 
@@ -87,6 +88,39 @@ static void denied(int family, int port) {
   close(fd);
 }
 
+/* An upstream connect that takes its time: the fd stays unwritable (the
+ * padding trick), SO_ERROR says 0, reads and writes say EAGAIN, and an
+ * edge-triggered epoll registered before connect() reports EPOLLOUT when
+ * the outcome (here the daemon's connect timeout) is in. */
+static void pending(int port) {
+  int fd = nb_socket(AF_INET);
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  CHECK(ep >= 0);
+  struct epoll_event ev = {EPOLLOUT | EPOLLIN | EPOLLET, {.fd = fd}};
+  CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+  CHECK(epoll_wait(ep, &ev, 1, 0) >= 0); /* whatever an unconnected socket reports */
+  CHECK_ERRNO(start(fd, AF_INET, port), EINPROGRESS);
+  struct pollfd p = {fd, POLLOUT, 0};
+  CHECK(poll(&p, 1, 300) == 0);
+  CHECK(so_error(fd) == 0);
+  char c;
+  CHECK_ERRNO(read(fd, &c, 1), EAGAIN);
+  CHECK_ERRNO(write(fd, "x", 1), EAGAIN);
+  CHECK_ERRNO(start(fd, AF_INET, port), EALREADY);
+  struct sockaddr_storage peer;
+  socklen_t len = sizeof peer;
+  CHECK_ERRNO(getpeername(fd, (struct sockaddr*)&peer, &len), ENOTCONN);
+  double t0 = now_ms();
+  int n;
+  do n = epoll_wait(ep, &ev, 1, 10000);
+  while (n == 1 && !(ev.events & EPOLLOUT));
+  CHECK(n == 1 && (ev.events & EPOLLOUT));
+  printf("pending connect reported after %.0f ms\n", now_ms() - t0);
+  CHECK(so_error(fd) == ETIMEDOUT);
+  close(fd);
+  close(ep);
+}
+
 int main(void) {
   allowed(AF_INET, env_int("NLT_TCP4_PORT"));
   allowed(AF_INET6, env_int("NLT_TCP6_PORT"));
@@ -94,5 +128,6 @@ int main(void) {
   refused(AF_INET6, env_int("NLT_REFUSED_PORT"));
   denied(AF_INET, env_int("NLT_DENIED_PORT"));
   denied(AF_INET6, env_int("NLT_DENIED_PORT"));
+  pending(env_int("NLT_BLACKHOLE_PORT"));
   return 0;
 }
