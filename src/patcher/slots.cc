@@ -27,10 +27,14 @@ bool is_redundant_note(const std::vector<Phdr>& phdrs, const Phdr& note) {
   });
 }
 
+// Free: PT_NULL, a redundant PT_NOTE, or an empty PT_NOTE (objcopy -R leaves those behind;
+// a zero-sized note segment describes nothing).
 std::vector<size_t> free_slots(const std::vector<Phdr>& phdrs) {
   std::vector<size_t> slots;
   for (size_t i = 0; i < phdrs.size(); ++i) {
-    if (phdrs[i].p_type == PT_NULL || is_redundant_note(phdrs, phdrs[i])) slots.push_back(i);
+    const Phdr& p = phdrs[i];
+    bool empty_note = p.p_type == PT_NOTE && p.p_filesz == 0 && p.p_memsz == 0;
+    if (p.p_type == PT_NULL || empty_note || is_redundant_note(phdrs, p)) slots.push_back(i);
   }
   return slots;
 }
@@ -121,6 +125,8 @@ SlotChoice choose_slots(const ElfFile& file, const Base& base, bool add_note) {
   std::optional<size_t> group = add_note ? base.group : std::nullopt;
   std::vector<size_t> free = free_slots(c.phdrs);
   auto needed = [&] { return size_t{1} + (add_note && !group ? 1 : 0); };
+  // A group must keep its own slot: a redundant PT_NOTE is about to be reused.
+  auto is_free = [&](size_t i) { return std::find(free.begin(), free.end(), i) != free.end(); };
   auto finish = [&](const char* strategy) {
     c.strategy = strategy;
     c.slots = free_slots(c.phdrs);
@@ -136,7 +142,8 @@ SlotChoice choose_slots(const ElfFile& file, const Base& base, bool add_note) {
     // 2. One free slot; the identity note joins a note segment that moves with it.
     if (add_note && !group && free.size() == 1) {
       for (size_t i = 0; i < c.phdrs.size(); ++i) {
-        if (groupable(file, c.phdrs[i]) && std::find(moved.begin(), moved.end(), i) == moved.end()) {
+        if (groupable(file, c.phdrs[i]) && !is_free(i) &&
+            std::find(moved.begin(), moved.end(), i) == moved.end()) {
           group = i;
           moved.push_back(i);
           return finish("reused a redundant PT_NOTE slot; notes moved to the new segment");
@@ -150,7 +157,9 @@ SlotChoice choose_slots(const ElfFile& file, const Base& base, bool add_note) {
       std::optional<size_t> grown_group = group;
       for (uint64_t align : {4, 8}) {
         for (size_t i : run->phdrs) {
-          if (add_note && !grown_group && groupable(file, c.phdrs[i], align)) grown_group = i;
+          if (add_note && !grown_group && !is_free(i) && groupable(file, c.phdrs[i], align)) {
+            grown_group = i;
+          }
         }
         // An 8-aligned group only when two slots do not fit: glibc's x86 property
         // parser walks 8-aligned note segments (it skips notes not owned by "GNU").

@@ -75,6 +75,7 @@ void check_segments(const Plan& plan, std::vector<std::string>& problems) {
         break;
       case PT_NOTE:
       case PT_INTERP:
+        if (p.p_filesz == 0 && p.p_memsz == 0) break;  // empty: describes nothing
         if (p.p_filesz != p.p_memsz || !mapped(plan.phdrs, p.p_offset, p.p_vaddr, p.p_filesz)) {
           problems.push_back(p.p_type == PT_NOTE ? "PT_NOTE is not inside a PT_LOAD"
                                                  : "PT_INTERP is not inside a PT_LOAD");

@@ -147,11 +147,16 @@ def shim_before_libc(tmp, exe, shim):
     return shim_at is not None and libc_at is not None and shim_at < libc_at
 
 
+NOTE_SECTIONS = ["-R", ".note.ABI-tag", "-R", ".note.gnu.property", "-R", ".note.gnu.build-id"]
+
+
 def test_case(tmp, shim, name, compiler, source, flags):
     exe = os.path.join(tmp, name)
     b = run([compiler, *flags, source, "-o", exe])
     if not check(b.returncode == 0, f"{name} build", b.stderr[-400:]):
         return
+    if "nonotes" in name:  # no note at all: only empty PT_NOTEs are left
+        check(run(["objcopy", *NOTE_SECTIONS, exe]).returncode == 0, f"{name} objcopy")
     base_rc, base_out, base_marker, _ = run_program(tmp, exe)
     if base_rc != 0:
         # e.g. mold's DT_RELR output lacks the GLIBC_ABI_DT_RELR dependency glibc 2.36 wants
@@ -216,7 +221,9 @@ def layout_matrix(tmp):
         ("rpath", ["-pie", "-Wl,-rpath,/opt/netleash-test/lib", "-Wl,--disable-new-dtags"]),
         ("runpath", ["-pie", "-Wl,-rpath,/opt/netleash-test/lib", "-Wl,--enable-new-dtags"]),
         ("verdef", ["-pie", "-rdynamic", "-Wl,--version-script=" + os.path.join(tmp, "v.map")]),
-        ("nonotes", ["-pie", "-Wl,--build-id=none", "-Wl,-z,noseparate-code"]),
+        ("buildid-none", ["-pie", "-Wl,--build-id=none"]),
+        ("nonotes", ["-pie", "-Wl,--build-id=none"]),  # notes removed after linking
+        ("nonotes-nopie", ["-no-pie", "-Wl,--build-id=none"]),
         ("page64k", ["-pie", "-Wl,-z,max-page-size=0x10000"]),
     ]
     if QUICK:
@@ -340,6 +347,30 @@ def test_multi_in_place(tmp, shim):
     check(r.returncode == 0 and all(not inspect(f)["patched"] for f in files), "multi remove")
 
 
+def test_moved_table(tmp, shim):
+    """No section headers and no redundant PT_NOTE: the program header table moves into
+    the new segment (the last-resort layout); the result must still run."""
+    import struct
+    exe = os.path.join(tmp, "moved")
+    run(["gcc", "-pie", os.path.join(tmp, "hello.c"), "-o", exe])
+    data = bytearray(open(exe, "rb").read())
+    struct.pack_into("<Q", data, 0x28, 0)  # e_shoff
+    struct.pack_into("<HH", data, 0x3C, 0, 0)  # e_shnum, e_shstrndx
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phnum, = struct.unpack_from("<H", data, 0x38)
+    for i in range(phnum):
+        if struct.unpack_from("<I", data, phoff + i * 56)[0] == 0x6474E553:  # PT_GNU_PROPERTY
+            struct.pack_into("<I", data, phoff + i * 56, 0x6474E5FF)
+    open(exe, "wb").write(data)
+    base_rc, base_out, _, _ = run_program(tmp, exe)
+    out = exe + ".patched"
+    r = run([PATCH, "--app", "moved", "--shim", shim, "-o", out, exe])
+    rc, stdout, marker, _ = run_program(tmp, out)
+    check(r.returncode == 0 and rc == base_rc and stdout == base_out and marker == "loaded\n",
+          "moved program header table runs", r.stderr + stdout)
+    check(inspect(out)["app"] == "moved", "moved program header table inspect")
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="netleash-patch-it-")
     try:
@@ -353,6 +384,7 @@ def main():
             return 1
         test_refusals(tmp, shim)
         test_multi_in_place(tmp, shim)
+        test_moved_table(tmp, shim)
         test_matrix(tmp, shim)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -157,3 +157,64 @@ TEST_CASE("an existing DT_NEEDED for the shim is not duplicated", "[write]") {
   Bytes once = run_pipeline(read_file(kFixture), patch_request("a", "libc.so.6")).value();
   CHECK(Parsed(once).needed() == std::vector<std::string>{"libc.so.6"});
 }
+
+TEST_CASE("with no free slot and no section headers the table moves and PT_PHDR follows",
+          "[plan]") {
+  Bytes b = read_file(kFixture);
+  // No section headers (so nothing proves what follows the table) and no redundant note.
+  Ehdr eh = get<Ehdr>(b, 0);
+  eh.e_shoff = 0;
+  eh.e_shnum = 0;
+  eh.e_shstrndx = 0;
+  put(b, 0, eh);
+  if (std::optional<size_t> prop = find_phdr(b, PT_GNU_PROPERTY)) {
+    Phdr p = phdr_at(b, *prop);
+    p.p_type = PT_GNU_STACK + 0x100;  // an unknown OS type: the PT_NOTE is no longer redundant
+    set_phdr(b, *prop, p);
+  }
+  Bytes output = run_pipeline(b, patch_request("moved")).value();
+  Parsed out(output);
+  CHECK(out.app() == "moved");
+  const Phdr* seg = last_load(out.file);
+  CHECK(out.file.ehdr.e_phoff == seg->p_offset);
+  for (const Phdr& p : out.file.phdrs) {
+    if (p.p_type == PT_PHDR) {
+      CHECK(p.p_offset == seg->p_offset);
+      CHECK(p.p_vaddr == seg->p_vaddr);
+      CHECK(p.p_filesz == out.file.phdrs.size() * sizeof(Phdr));
+    }
+  }
+  // Re-patching keeps the table in the segment and changes only the id.
+  Parsed again(run_pipeline(output, patch_request("moved-again")).value());
+  CHECK(again.app() == "moved-again");
+  CHECK(again.needed() == std::vector<std::string>{"libnetleash.so.1", "libc.so.6"});
+}
+
+TEST_CASE("an ordinary GNU ld PIE keeps its program header table in place", "[plan]") {
+  Bytes input = read_file(kFixture);
+  MemFd fd(input);
+  FileView view(fd.fd);
+  ElfFile file = read_elf(view);
+  std::optional<Plan> plan = make_plan(file, classify(file, FileFacts{}), patch_request("x"));
+  REQUIRE(plan);
+  CHECK(plan->ehdr.e_phoff == file.ehdr.e_phoff);
+  CHECK(plan->ehdr.e_phnum == file.ehdr.e_phnum);
+}
+
+TEST_CASE("a redundant PT_NOTE reused as a slot is never also the note group", "[plan]") {
+  // Found by the fuzzer: the PT_NOTE duplicating PT_GNU_PROPERTY, if 4-aligned, looked
+  // groupable; using its slot for the PT_LOAD then lost the identity note's PT_NOTE.
+  Bytes b = read_file(kFixture);
+  std::optional<size_t> prop = find_phdr(b, PT_GNU_PROPERTY);
+  REQUIRE(prop);
+  Ehdr eh = get<Ehdr>(b, 0);
+  for (size_t i = 0; i < eh.e_phnum; ++i) {
+    Phdr p = phdr_at(b, i);
+    if (p.p_type == PT_NOTE && p.p_offset == phdr_at(b, *prop).p_offset) {
+      p.p_align = 4;
+      set_phdr(b, i, p);
+    }
+  }
+  Parsed out(run_pipeline(b, patch_request("grouped")).value());
+  CHECK(out.app() == "grouped");
+}
