@@ -2,11 +2,12 @@
 """Patch benchmark: time and peak memory of netleash-patch, `patchelf
 --add-needed` and plain `cp` on /usr/bin/curl and /usr/bin/node.
 
-Each (file, tool) pair is warmed up once, then run RUNS times, each run writing
-to a fresh path in one temp dir (same filesystem as the inputs' copies would
-be; page cache left as it is). Wall time is measured around spawn..wait; peak
-RSS comes from /usr/bin/time on the warm-up run. Reports the median and
-the ratios to cp in bench/out/patch.md and bench/out/patch.json.
+Each (file, tool) pair is warmed up once, then run RUNS times (the tools
+taking turns), each run writing to a fresh path in one temp dir under
+bench/out (one filesystem for every tool; page cache left as it is). Wall time
+is measured around spawn..wait; peak RSS comes from /usr/bin/time on the
+warm-up run. Reports the median and the ratios to cp in bench/out/patch.md and
+bench/out/patch.json.
 """
 
 import argparse
@@ -57,18 +58,22 @@ def peak_rss_kib(argv, tmp):
         return int(f.read().split()[-1])
 
 
-def bench(make_argv, src, tmp, runs):
-    dst = os.path.join(tmp, 'warm-up')
-    # The warm-up run (caches, page faults of the tool itself) measures memory.
-    rss = peak_rss_kib(make_argv(src, dst), tmp)
-    os.unlink(dst)
-    walls = []
+def bench(tools, src, tmp, runs):
+    """Tool name -> results for SRC. Tools take turns run by run, so a change
+    in machine load during the benchmark hits every tool alike."""
+    rss, walls = {}, {name: [] for name in tools}
+    for name, make_argv in tools.items():
+        dst = os.path.join(tmp, 'warm-up')
+        # The warm-up run (caches, the tool's own page faults) measures memory.
+        rss[name] = peak_rss_kib(make_argv(src, dst), tmp)
+        os.unlink(dst)
     for i in range(runs):
-        dst = os.path.join(tmp, f'out-{i}')
-        walls.append(measure(make_argv(src, dst)))
-        os.unlink(dst)      # node outputs are 99 MB each; keep the disk footprint flat
-    return {'median_s': statistics.median(walls), 'min_s': min(walls), 'max_s': max(walls),
-            'runs_s': walls, 'peak_rss_kib': rss}
+        for name, make_argv in tools.items():
+            dst = os.path.join(tmp, f'{name}-{i}')
+            walls[name].append(measure(make_argv(src, dst)))
+            os.unlink(dst)  # node outputs are 99 MB each; keep the disk footprint flat
+    return {name: {'median_s': statistics.median(w), 'min_s': min(w), 'max_s': max(w),
+                   'runs_s': w, 'peak_rss_kib': rss[name]} for name, w in walls.items()}
 
 
 def tool_version(argv):
@@ -128,9 +133,8 @@ def main():
     # Outputs go next to bench/out, on the same filesystem for every tool.
     with tempfile.TemporaryDirectory(dir=OUT_DIR) as tmp:
         for src in FILES:
-            entry = {'file': src, 'size': os.path.getsize(src), 'tools': {}}
-            for name, make_argv in tools.items():
-                entry['tools'][name] = bench(make_argv, src, tmp, args.runs)
+            entry = {'file': src, 'size': os.path.getsize(src),
+                     'tools': bench(tools, src, tmp, args.runs)}
             cp = entry['tools']['cp']['median_s']
             for r in entry['tools'].values():
                 r['ratio_to_cp'] = r['median_s'] / cp
