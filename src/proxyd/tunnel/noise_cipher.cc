@@ -32,14 +32,6 @@ bool cipher_available(CipherAlgorithm algo) {
   return false;
 }
 
-std::string_view cipher_name(CipherAlgorithm algo) {
-  switch (algo) {
-    case CipherAlgorithm::chachapoly: return "ChaChaPoly";
-    case CipherAlgorithm::aesgcm: return "AESGCM";
-  }
-  return "?";
-}
-
 void cipher_encrypt(CipherAlgorithm algo, const CipherKey& k, uint64_t n, ByteView ad,
                     ByteView plaintext, uint8_t* out) {
   unsigned long long written = 0;

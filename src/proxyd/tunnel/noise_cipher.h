@@ -6,7 +6,6 @@
 #include "secure_bytes.h"
 
 #include <cstdint>
-#include <string_view>
 
 namespace netleash::tunnel {
 
@@ -17,7 +16,6 @@ inline constexpr std::size_t kTagLen = 16;
 using CipherKey = Secret<kCipherKeyLen>;
 
 [[nodiscard]] bool cipher_available(CipherAlgorithm algo);
-[[nodiscard]] std::string_view cipher_name(CipherAlgorithm algo);
 
 // ENCRYPT(k, n, ad, plaintext): writes plaintext.size() + 16 bytes to out.
 void cipher_encrypt(CipherAlgorithm algo, const CipherKey& k, uint64_t n, ByteView ad,

@@ -8,12 +8,6 @@ void CipherState::initialize_key(const CipherKey& key) {
   n_ = 0;
 }
 
-void CipherState::clear_key() {
-  k_ = CipherKey();
-  has_key_ = false;
-  n_ = 0;
-}
-
 NoiseError CipherState::encrypt_with_ad(ByteView ad, ByteView plaintext, Bytes& out) {
   if (!has_key_) {
     out.insert(out.end(), plaintext.begin(), plaintext.end());

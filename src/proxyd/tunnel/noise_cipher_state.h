@@ -14,7 +14,6 @@ class CipherState {
   explicit CipherState(CipherAlgorithm algo = CipherAlgorithm::chachapoly) : algo_(algo) {}
 
   void initialize_key(const CipherKey& key);  // InitializeKey(key): sets k, n = 0
-  void clear_key();                           // InitializeKey(empty)
   [[nodiscard]] bool has_key() const { return has_key_; }
   void set_nonce(uint64_t n) { n_ = n; }
   [[nodiscard]] uint64_t nonce() const { return n_; }

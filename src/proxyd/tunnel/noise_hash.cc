@@ -23,15 +23,6 @@ std::size_t block_len(HashAlgorithm algo) {
   return 0;
 }
 
-std::string_view hash_name(HashAlgorithm algo) {
-  switch (algo) {
-    case HashAlgorithm::blake2b: return "BLAKE2b";
-    case HashAlgorithm::sha256: return "SHA256";
-    case HashAlgorithm::sha512: return "SHA512";
-  }
-  return "?";
-}
-
 Hasher::Hasher(HashAlgorithm algo) : algo_(algo) {
   switch (algo_) {
     case HashAlgorithm::blake2b:

@@ -12,7 +12,6 @@
 #include <sodium.h>
 
 #include <initializer_list>
-#include <string_view>
 
 namespace netleash::tunnel {
 
@@ -22,7 +21,6 @@ inline constexpr std::size_t kMaxHashLen = 64;
 
 [[nodiscard]] std::size_t hash_len(HashAlgorithm algo);   // HASHLEN
 [[nodiscard]] std::size_t block_len(HashAlgorithm algo);  // BLOCKLEN
-[[nodiscard]] std::string_view hash_name(HashAlgorithm algo);
 
 // Incremental HASH(): update() any number of times, then finish() once.
 class Hasher {

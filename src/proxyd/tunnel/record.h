@@ -46,7 +46,6 @@ class RecordSender {
   // the reserved 2^64-1 is kept for it.
   [[nodiscard]] TunnelError send_close(Bytes& out);
 
-  [[nodiscard]] bool closed() const { return closed_; }
   [[nodiscard]] uint64_t nonce() const { return cipher_.nonce(); }
 
  private:

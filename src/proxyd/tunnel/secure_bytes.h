@@ -1,15 +1,15 @@
-// Byte containers for the tunnel: plain views and buffers, and containers for
-// secrets that wipe themselves with sodium_memzero when released, so key
+// Byte containers for the tunnel: plain views and buffers, and a container for
+// secrets that wipes itself with sodium_memzero when released, so key
 // material does not linger in freed memory (Noise spec rev 34 §14 leaves this
 // to implementations; libsodium's sodium_memzero is not optimised away).
 #pragma once
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <stdexcept>
 #include <vector>
@@ -47,25 +47,5 @@ class Secret {
  private:
   std::array<uint8_t, N> data_;
 };
-
-// Allocator that wipes every buffer before giving it back, including the old
-// buffer a std::vector abandons when it grows.
-template <class T>
-struct WipingAllocator {
-  using value_type = T;
-  WipingAllocator() = default;
-  template <class U>
-  WipingAllocator(const WipingAllocator<U>&) {}  // NOLINT: rebinding must be implicit
-  T* allocate(std::size_t n) { return std::allocator<T>{}.allocate(n); }
-  void deallocate(T* p, std::size_t n) {
-    sodium_memzero(p, n * sizeof(T));
-    std::allocator<T>{}.deallocate(p, n);
-  }
-  template <class U>
-  bool operator==(const WipingAllocator<U>&) const { return true; }
-};
-
-// A variable-length secret (decrypted key file contents, PSK lists).
-using SecretBytes = std::vector<uint8_t, WipingAllocator<uint8_t>>;
 
 }  // namespace netleash::tunnel
