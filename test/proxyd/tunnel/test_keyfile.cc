@@ -23,6 +23,7 @@ struct TempDir {
 };
 
 void write_file(const fs::path& path, const std::string& contents, mode_t mode) {
+  fs::remove(path);  // an earlier 0400 file would not be writable without root
   std::ofstream(path) << contents;
   chmod(path.c_str(), mode);
 }
