@@ -1,0 +1,80 @@
+#include "inbound_decisions.h"
+
+#include "wire_check.h"
+
+namespace netleash::proxyd {
+namespace {
+
+policy::Decision refuse(std::string reason) {
+  policy::Decision decision;
+  decision.reason = std::move(reason);
+  return decision;
+}
+
+const policy::AppPolicy* policy_for(const Daemon& d, const PeerIdentity& who, policy::Decision* refusal) {
+  if (who.app.empty()) {
+    *refusal = refuse(who.failure);
+    return nullptr;
+  }
+  const policy::AppPolicy* app = d.policies->find(who.app);
+  if (app == nullptr) *refusal = policy::no_policy(who.app);
+  return app;
+}
+
+}  // namespace
+
+std::optional<policy::Endpoint> endpoint_of(const wire::Address& address) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (!to_sockaddr(normalize_address(address), &storage, &length)) return std::nullopt;
+  return policy::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&storage), length);
+}
+
+wire::Address address_of(const policy::Endpoint& endpoint) {
+  sockaddr_storage storage{};
+  endpoint.to_sockaddr(&storage);
+  return from_sockaddr(reinterpret_cast<const sockaddr*>(&storage));
+}
+
+policy::Decision decide_listen(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
+                               policy::Protocol protocol, const policy::InboundRule** rule) {
+  policy::Decision decision;
+  const policy::AppPolicy* app = policy_for(d, who, &decision);
+  if (app == nullptr) return decision;
+  const auto endpoint = endpoint_of(bound);
+  if (!endpoint) return refuse("not an IP address");
+  decision = policy::match_listen(*app, *endpoint, protocol);
+  if (decision.allow && decision.rule) *rule = &app->inbound[*decision.rule];
+  return decision;
+}
+
+policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
+                             policy::Protocol protocol, const wire::Address& peer) {
+  const policy::InboundRule* rule = nullptr;
+  policy::Decision listen = decide_listen(d, who, bound, protocol, &rule);
+  if (!listen.allow || !listen.rule) {
+    listen.allow = false;
+    listen.reason = "the listener's inbound rule is gone: " + listen.reason;
+    return listen;
+  }
+  const auto endpoint = endpoint_of(peer);
+  if (!endpoint) return refuse("peer is not an IP address");
+  return policy::match_inbound_peer(*d.policies->find(who.app), *listen.rule, endpoint->address);
+}
+
+void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wire::Address& bound,
+                   const wire::Address& real, const wire::Address& peer, const policy::Decision& decision) {
+  AuditEvent event;
+  event.op = op;
+  event.app = who.app;
+  event.pid = who.pid;
+  event.dst = format_endpoint(real);
+  event.src = format_endpoint(normalize_address(peer));
+  event.listen = format_endpoint(bound);
+  event.allow = decision.allow;
+  event.rule = decision.rule;
+  event.reason = decision.reason;
+  d.audit->record(event);
+}
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,33 @@
+// Inbound policy decisions (listen, and each peer of a listener) and their
+// audit lines. Peers are always checked against the policy loaded *now*, so
+// a reload that narrows `from` applies to listeners that already exist.
+#pragma once
+
+#include <optional>
+
+#include "daemon.h"
+#include "policy/policy.h"
+#include "wire.h"
+
+namespace netleash::proxyd {
+
+// May `who` listen on (or, for UDP, bind) the virtual address `bound`? On
+// allow, *rule is the matching inbound rule of the current policy.
+policy::Decision decide_listen(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
+                               policy::Protocol protocol, const policy::InboundRule** rule);
+
+// May `peer` reach the app's listener on `bound`?
+policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
+                             policy::Protocol protocol, const wire::Address& peer);
+
+// One audit line: `op` is "listen" or "accept"; `real` is the daemon's real
+// address (dst), `bound` the app's virtual one (listen), `peer` the client
+// (src, family 0: none).
+void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wire::Address& bound,
+                   const wire::Address& real, const wire::Address& peer, const policy::Decision& decision);
+
+// Conversions between the wire and policy views of an endpoint.
+std::optional<policy::Endpoint> endpoint_of(const wire::Address& address);
+wire::Address address_of(const policy::Endpoint& endpoint);
+
+}  // namespace netleash::proxyd

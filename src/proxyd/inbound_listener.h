@@ -1,0 +1,52 @@
+// Inbound TCP: Op::kListen. The daemon checks the app's inbound rules for
+// the virtual address it bound, listens for real on the rule's `expose`
+// address, and hands each admitted peer's connection to one of the app's
+// listening sockets (AcceptQueue). Peers outside `from` are closed at once
+// and audited.
+//
+// Several listening sockets of one app may share one real listener, as the
+// kernel lets them share a port: sockets that all set SO_REUSEPORT (each
+// connection goes to one of them, in turn), or an IPv4 and an IPV6_V6ONLY
+// IPv6 socket on the same port (each takes its family's peers). Any other
+// second listen on the same virtual port fails with EADDRINUSE.
+#pragma once
+
+#include <uv.h>
+
+#include <string>
+#include <vector>
+
+#include "identity.h"
+#include "wire.h"
+
+namespace netleash::proxyd {
+
+struct Daemon;
+struct AcceptQueue;
+
+struct InboundListener {
+  Daemon* d = nullptr;
+  std::string key;      // in the shared-listener registry; empty when not shared
+  int fd = -1;
+  wire::Address real{};   // the real address bound (port 0 resolved)
+  std::vector<AcceptQueue*> queues;
+  size_t next = 0;        // round robin among the queues
+  bool paused = false;    // every queue is full: the kernel's backlog holds peers
+  bool closing = false;
+  int open_handles = 0;
+  uint64_t started_ms = 0;
+  uint64_t accepted = 0;
+  uv_poll_t poll{};
+  uv_timer_t backoff{};  // accepting paused after EMFILE/ENFILE
+};
+
+// Takes ownership of `fd` (the app's stream, its Request read).
+void inbound_listen_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request);
+
+// A full queue has room again: accept more.
+void inbound_listener_room(InboundListener* listener);
+
+// `queue` is closing; the listener closes with its last queue.
+void inbound_listener_detach(InboundListener* listener, AcceptQueue* queue);
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,19 @@
+// A UDP server: Op::kDatagramOpen with wire::kFlagBound. The daemon binds
+// the inbound rule's `expose` address and relays datagrams from peers that
+// `from` admits (others are dropped, audited once per peer) to the app,
+// framed as in any association (DatagramHeader = the real source). The
+// app's datagrams go out of that same socket: replies to admitted peers
+// freely, anything else only if an outbound rule allows it.
+#pragma once
+
+#include "identity.h"
+#include "wire.h"
+
+namespace netleash::proxyd {
+
+struct Daemon;
+
+// Takes ownership of `fd` (the seqpacket connection, its Request read).
+void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request);
+
+}  // namespace netleash::proxyd
