@@ -4,6 +4,7 @@
 // `netleashd --check` rely on: a file is either a policy or at least one
 // well-formed "FILE:LINE:COL: message" line, and a parsed policy can be
 // matched against without surprises.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -17,7 +18,9 @@ namespace {
 
 using namespace netleash::policy;
 
-// "p.json:LINE:COL: " with positive numbers, and a non-empty message on one line.
+// "p.json:LINE:COL: " with positive numbers, then a non-empty message with no
+// control characters (text quoted from the file is escaped), so one error is
+// exactly one line.
 bool well_formed(const std::string& error) {
   constexpr std::string_view kFile = "p.json:";
   if (error.compare(0, kFile.size(), kFile) != 0) return false;
@@ -28,8 +31,10 @@ bool well_formed(const std::string& error) {
     if (at == start || error[start] == '0' || at >= error.size() || error[at] != ':') return false;
     ++at;
   }
-  return error.compare(at, 1, " ") == 0 && error.size() > at + 1 &&
-         error.find('\n') == std::string::npos;
+  const bool printable = std::none_of(error.begin(), error.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  return error.compare(at, 1, " ") == 0 && error.size() > at + 1 && printable;
 }
 
 void exercise(const AppPolicy& policy) {

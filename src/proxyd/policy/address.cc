@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "policy/policy_quote.h"
+
 namespace netleash::policy {
 namespace {
 
@@ -49,6 +51,8 @@ std::optional<std::uint32_t> parse_decimal(std::string_view text, std::uint32_t 
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   if (text.empty() || text.size() >= kMaxAddressText) return std::nullopt;
+  // inet_pton would stop at an embedded NUL and accept "10.0.0.1\0junk".
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buffer[kMaxAddressText];
   std::memcpy(buffer, text.data(), text.size());
   buffer[text.size()] = '\0';
@@ -100,7 +104,7 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text, std::string* erro
   const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
   if (bracketed) host = host.substr(1, host.size() - 2);
   const auto address = IpAddress::parse(host);
-  if (!address) return fail("\"" + std::string(host) + "\" is not an IP address");
+  if (!address) return fail(quoted(host) + " is not an IP address");
   // "::1:80" is ambiguous (address ::1:80 or ::1 port 80), so IPv6 needs brackets.
   if (host.find(':') != std::string_view::npos && !bracketed) {
     return fail("write IPv6 endpoints as \"[address]:port\"");
@@ -109,7 +113,7 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text, std::string* erro
     return fail("brackets are only for IPv6 addresses");
   }
   const auto port = parse_decimal(port_text, 65535);
-  if (!port) return fail("port \"" + std::string(port_text) + "\" is not a number 0-65535");
+  if (!port) return fail("port " + quoted(port_text) + " is not a number 0-65535");
   return Endpoint{*address, static_cast<std::uint16_t>(*port)};
 }
 
@@ -164,7 +168,7 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
   const std::size_t slash = text.find('/');
   const std::string_view address_text = text.substr(0, slash);
   auto address = IpAddress::parse(address_text);
-  if (!address) return fail("\"" + std::string(address_text) + "\" is not an IP address");
+  if (!address) return fail(quoted(address_text) + " is not an IP address");
   const bool written_as_v6 = address_text.find(':') != std::string_view::npos;
   const unsigned written_width = written_as_v6 ? 128u : 32u;
   unsigned prefix = written_width;
@@ -172,7 +176,7 @@ std::optional<Cidr> Cidr::parse(std::string_view text, std::string* error) {
     const std::string_view prefix_text = text.substr(slash + 1);
     const auto parsed = parse_decimal(prefix_text, written_width);
     if (!parsed) {
-      return fail("prefix length \"" + std::string(prefix_text) + "\" is not a number 0-" +
+      return fail("prefix length " + quoted(prefix_text) + " is not a number 0-" +
                   std::to_string(written_width));
     }
     prefix = *parsed;
@@ -223,7 +227,7 @@ std::optional<PortRange> PortRange::parse(std::string_view text, std::string* er
   if (!lo || !hi || *lo == 0 || *hi == 0) {
     return fail("expected a port range \"lo-hi\" with ports 1-65535");
   }
-  if (*lo > *hi) return fail("port range \"" + std::string(text) + "\" has lo > hi");
+  if (*lo > *hi) return fail("port range " + quoted(text) + " has lo > hi");
   return PortRange{static_cast<std::uint16_t>(*lo), static_cast<std::uint16_t>(*hi)};
 }
 

@@ -42,12 +42,6 @@ std::string unknown_key_message(std::string_view key, std::initializer_list<std:
 
 }  // namespace
 
-std::string quoted(std::string_view text) {
-  constexpr std::size_t kMaxQuoted = 64;
-  if (text.size() > kMaxQuoted) return "\"" + std::string(text.substr(0, kMaxQuoted)) + "...\"";
-  return "\"" + std::string(text) + "\"";
-}
-
 Fields::Fields(const json::Node& object, std::initializer_list<std::string_view> allowed,
                std::string_view context, Diagnostics& diagnostics) {
   for (const json::Node& member : object.children) {

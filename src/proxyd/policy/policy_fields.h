@@ -12,6 +12,7 @@
 
 #include "policy/json_positions.h"
 #include "policy/policy_diagnostics.h"
+#include "policy/policy_quote.h"
 
 namespace netleash::policy::detail {
 
@@ -38,8 +39,5 @@ bool expect_kind(const json::Node& value, json::Kind kind, std::string_view what
 std::optional<std::int64_t> expect_integer(const json::Node& value, std::int64_t min,
                                            std::int64_t max, std::string_view what,
                                            Diagnostics& diagnostics);
-
-// `"key"` for messages.
-std::string quoted(std::string_view text);
 
 }  // namespace netleash::policy::detail

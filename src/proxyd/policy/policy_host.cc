@@ -1,6 +1,7 @@
 #include "policy/policy_host.h"
 
 #include "policy/address.h"
+#include "policy/policy_quote.h"
 
 namespace netleash::policy {
 namespace {
@@ -70,10 +71,10 @@ std::optional<HostPattern> HostPattern::parse(std::string_view text, std::string
     return fail("'*' is only allowed as a whole first label: \"*.example.com\"");
   }
   if (IpAddress::parse(without_trailing_dot(name))) {
-    return fail("\"" + std::string(text) + "\" is an address; use \"cidr\" for addresses");
+    return fail(quoted(text) + " is an address; use \"cidr\" for addresses");
   }
   if (!is_valid_host_name(name)) {
-    return fail("\"" + std::string(text) + "\" is not a valid DNS name");
+    return fail(quoted(text) + " is not a valid DNS name");
   }
   pattern.name_ = normalize_host_name(name);
   return pattern;

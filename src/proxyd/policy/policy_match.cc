@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "policy/policy.h"
+#include "policy/policy_quote.h"
 
 namespace netleash::policy {
 namespace {
@@ -50,7 +51,7 @@ bool OutboundRule::covers_port(std::uint16_t port) const {
 }
 
 Decision no_policy(std::string_view app) {
-  return deny("no policy for app \"" + std::string(app) + "\"");
+  return deny("no policy for app " + quoted(app));
 }
 
 Decision match_outbound(const AppPolicy& policy, const Endpoint& destination, Protocol protocol,

@@ -15,7 +15,6 @@ using detail::Diagnostics;
 using detail::expect_integer;
 using detail::expect_kind;
 using detail::Fields;
-using detail::quoted;
 using json::Kind;
 using json::Node;
 

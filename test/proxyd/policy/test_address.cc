@@ -44,6 +44,10 @@ TEST_CASE("IP addresses parse strictly", "[address]") {
     CHECK_FALSE(IpAddress::parse(bad));
   }
   CHECK_FALSE(IpAddress::parse(std::string(100, '1')));
+  // Leading zeros could mean octal to some readers: refused, not guessed.
+  CHECK_FALSE(IpAddress::parse("010.0.0.1"));
+  CHECK_FALSE(IpAddress::parse(std::string_view("10.0.0.1\0junk", 13)));
+  CHECK_FALSE(IpAddress::parse(std::string_view("::1\0", 4)));
 }
 
 TEST_CASE("v4-mapped IPv6 addresses become IPv4", "[address]") {

@@ -208,6 +208,18 @@ TEST_CASE("all errors of a file are reported, in file order", "[errors]") {
                   });
 }
 
+TEST_CASE("quoted text is escaped so that every error is one line", "[errors]") {
+  CHECK(parse_errors(R"({"app": "a", "outbound": [{"host": "a\nb\u0000\"c"}], "k\t": 1})") ==
+        Errors{R"(p.json:1:36: "a\nb\u0000\"c" is not a valid DNS name)",
+               R"(p.json:1:55: unknown key "k\t" in policy (allowed: app outbound inbound resolve comment $schema))"});
+  CHECK(parse_errors(R"({"app": "a", "outbound": [{"cidr": "10.0.0.1\u0000"}]})") ==
+        Errors{R"(p.json:1:36: "10.0.0.1\u0000" is not an IP address)"});
+  const std::string long_key(100, 'k');
+  CHECK(parse_errors(R"({"app": "a", ")" + long_key + R"(": 1})") ==
+        Errors{"p.json:1:14: unknown key \"" + std::string(64, 'k') +
+               "...\" in policy (allowed: app outbound inbound resolve comment $schema)"});
+}
+
 TEST_CASE("the number of errors per file is capped", "[errors]") {
   std::string text = R"({"app": "a", "outbound": [{"cidr": "::/0", "ports": [)";
   for (int i = 0; i < 500; ++i) text += "0,";

@@ -208,4 +208,5 @@ TEST_CASE("apps without a policy get nothing", "[match]") {
   CHECK_FALSE(decision.allow);
   CHECK_FALSE(decision.rule);
   CHECK(decision.reason == "no policy for app \"ghost\"");
+  CHECK(no_policy("a\nb").reason == "no policy for app \"a\\nb\"");
 }
