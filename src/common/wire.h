@@ -112,6 +112,11 @@ enum RequestFlags : uint32_t {
   // kDatagramOpen: `addr` is the virtual address the app bound (a UDP server),
   // not a default peer. The daemon applies the inbound rules for it.
   kFlagBound = 1u << 0,
+  // kListen: the app set SO_REUSEPORT. Listens of one app on the same
+  // virtual address share the daemon's real listener when all of them set it.
+  kFlagReusePort = 1u << 1,
+  // kListen: the app's AF_INET6 socket set IPV6_V6ONLY: it takes no IPv4 peers.
+  kFlagV6Only = 1u << 2,
 };
 
 // Why padding exists (kConnect on a non-blocking socket): the shim shrinks the

@@ -52,6 +52,8 @@ std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms) {
   line["pid"] = event.pid;
   line["op"] = event.op;
   if (!event.dst.empty()) line["dst"] = event.dst;
+  if (!event.src.empty()) line["src"] = event.src;
+  if (!event.listen.empty()) line["listen"] = event.listen;
   if (!event.host.empty()) line["host"] = event.host;
   line["verdict"] = event.allow ? "allow" : "deny";
   line["rule"] = event.rule ? Json(*event.rule) : Json(nullptr);
@@ -67,6 +69,8 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms) {
   line["pid"] = event.pid;
   line["op"] = event.op;
   if (!event.dst.empty()) line["dst"] = event.dst;
+  if (!event.src.empty()) line["src"] = event.src;
+  if (!event.listen.empty()) line["listen"] = event.listen;
   line["protocol"] = event.protocol;
   line["bytes_sent"] = event.bytes_sent;
   line["bytes_received"] = event.bytes_received;

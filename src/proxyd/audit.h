@@ -20,6 +20,8 @@ struct AuditEvent {
   std::string app;            // empty: the process carries no identity record
   pid_t pid = 0;
   std::string dst;            // "ip:port" / "[ip6]:port"; empty when not applicable
+  std::string src;            // inbound: the peer; empty when not applicable
+  std::string listen;         // inbound: the virtual address the app listens on
   std::string host;           // name the address was resolved from, or the name asked for
   bool allow = false;
   std::optional<size_t> rule; // index of the matching rule in the app's policy
@@ -31,6 +33,8 @@ struct CloseEvent {
   std::string app;
   pid_t pid = 0;
   std::string dst;
+  std::string src;     // inbound: the peer
+  std::string listen;  // inbound: the virtual address the app listens on
   const char* protocol = "tcp";
   uint64_t bytes_sent = 0;      // app -> destination
   uint64_t bytes_received = 0;  // destination -> app

@@ -26,7 +26,8 @@ const char* validate_op(const wire::Request& request, Channel channel) {
       if (stream) return "kDatagramOpen on the stream socket";
       if (request.addr.family != 0 && !is_inet(request.addr.family))
         return "kDatagramOpen with an unknown address family";
-      if (request.flags & wire::kFlagBound) return "inbound (bound) UDP is not supported by this daemon";
+      if ((request.flags & wire::kFlagBound) && !is_inet(request.addr.family))
+        return "bound kDatagramOpen without an AF_INET/AF_INET6 address";
       return nullptr;
     case wire::Op::kCheck:
       if (stream) return "kCheck on the stream socket";

@@ -71,6 +71,8 @@ ssize_t slow_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags);
 
 // --- UDP (udp.cpp) ----------------------------------------------------------------
 int udp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len);
+// Opens the socket's association now if it is not open. Returns 0 or an errno.
+int udp_ensure_open(VSocket* vs, int fd);
 ssize_t udp_sendmsg(VSocket* vs, int fd, const struct msghdr* msg, int flags);
 ssize_t udp_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "inbound.h"
 #include "internal.h"
 #include "real.h"
 
@@ -87,30 +88,28 @@ NL_EXPORT int bind(int fd, const struct sockaddr* sa, socklen_t len) noexcept {
   VSocket* vs = fd_lookup(fd);
   if (vs == nullptr) return NL_REAL(bind)(fd, sa, len);
   // The address is what the app believes it has; the real one is the
-  // daemon's. Inbound rules will map it (listen/accept are not relayed yet).
+  // daemon's, which inbound rules map it to (inbound_listen.cpp).
   wire::Address local;
   int err = address_from_sockaddr(vs->domain, sa, len, &local);
   if (err != 0) return fail(err);
   if (vs->bound || vs->peer.family != 0) return fail(EINVAL);
-  if (local.port == 0) local.port = ephemeral_port();
+  bool any_port = local.port == 0;
+  if (any_port) local.port = ephemeral_port();
   vs->local = local;
   vs->bound = true;
-  return 0;
+  return inbound_bind(vs, fd, any_port);
 }
 
 NL_EXPORT int listen(int fd, int backlog) noexcept {
   VSocket* vs = fd_lookup(fd);
   if (vs == nullptr) return NL_REAL(listen)(fd, backlog);
   if (vs->type != SOCK_STREAM) return fail(EOPNOTSUPP);
-  // Inbound (kListen/kAccept) comes later: until then no inbound rule can
-  // match, which the contract spells EACCES.
-  debug("listen on fd %d refused: no inbound support", fd);
-  return fail(EACCES);
+  return inbound_listen(vs, fd, backlog);
 }
 
 NL_EXPORT int accept4(int fd, struct sockaddr* sa, socklen_t* len, int flags) {
   VSocket* vs = fd_lookup(fd);
-  if (vs != nullptr) return fail(vs->type == SOCK_STREAM ? EINVAL : EOPNOTSUPP);  // never listening yet
+  if (vs != nullptr) return inbound_accept(vs, fd, sa, len, flags);
   int r = NL_REAL(accept4)(fd, sa, len, flags);
   if (r >= 0) fd_forget(r);
   return r;
@@ -118,7 +117,7 @@ NL_EXPORT int accept4(int fd, struct sockaddr* sa, socklen_t* len, int flags) {
 
 NL_EXPORT int accept(int fd, struct sockaddr* sa, socklen_t* len) {
   VSocket* vs = fd_lookup(fd);
-  if (vs != nullptr) return fail(vs->type == SOCK_STREAM ? EINVAL : EOPNOTSUPP);
+  if (vs != nullptr) return inbound_accept(vs, fd, sa, len, 0);
   int r = NL_REAL(accept)(fd, sa, len);
   if (r >= 0) fd_forget(r);
   return r;

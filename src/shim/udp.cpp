@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <string.h>
 
+#include "inbound.h"
 #include "internal.h"
 #include "real.h"
 
@@ -23,6 +24,7 @@ constexpr size_t kMaxIov = 255;
 
 // Returns 0 if allowed, EACCES if denied, ECONNREFUSED if the daemon is away.
 int check_destination(VSocket* vs, const wire::Address& dst) {
+  if (vs->inbound & kInboundBoundUdp) return 0;  // a server's replies: the daemon checks them
   // The cache lock is only ever tried, never waited for, so neither threads
   // nor fork can deadlock on it: a busy cache is a cache miss.
   if (try_lock(&vs->cache_lock)) {
@@ -70,6 +72,10 @@ int ensure_open(VSocket* vs, int fd) {
     wire::Request request = make_request(wire::Op::kDatagramOpen);
     request.protocol = static_cast<uint8_t>(wire::Protocol::kUdp);
     request.addr = vs->peer;
+    if (vs->inbound & kInboundBoundUdp) {  // a UDP server (inbound_listen.cpp)
+      request.flags = wire::kFlagBound;
+      request.addr = inbound_rule_address(vs);
+    }
     err = send_all(fd, &request, sizeof request);
     wire::Reply reply;
     ssize_t n = -1;
@@ -108,6 +114,8 @@ size_t total_length(const struct msghdr* msg) {
 }
 
 }  // namespace
+
+int udp_ensure_open(VSocket* vs, int fd) { return ensure_open(vs, fd); }
 
 int udp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
   if (sa != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) && sa->sa_family == AF_UNSPEC) {

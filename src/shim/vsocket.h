@@ -79,6 +79,9 @@ struct VSocket {
   int app_sndbuf;  // what the app asked for with SO_SNDBUF, 0: nothing
   StoredOption stored[kStoredOptions];
 
+  // Inbound: InboundFlags (inbound.h).
+  uint32_t inbound;
+
   // UDP.
   uint32_t udp_open;  // 0 none, 1 opening, 2 open
   uint32_t cache_lock;

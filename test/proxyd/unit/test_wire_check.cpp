@@ -40,7 +40,7 @@ TEST_CASE("bad magic, version, op and lengths are refused") {
   SECTION("version") { r.version = 2; }
   SECTION("unknown op") { r.op = 99; }
   SECTION("op zero") { r.op = 0; }
-  SECTION("reserved inbound op") { r.op = static_cast<uint16_t>(wire::Op::kListen); }
+  SECTION("reserved inbound op") { r.op = static_cast<uint16_t>(wire::Op::kAccept); }
   SECTION("length too short") { r.length = sizeof r - 1; }
   SECTION("length absurd") { r.length = 0xffffffffu; }
   SECTION("length just above the maximum") { r.length = wire::kMaxRequestLength + 1; }
@@ -143,7 +143,7 @@ TEST_CASE("struct sizes match the Python test client (test/proxyd/netleash_wire.
   CHECK(sizeof(wire::DatagramHeader) == 24);
 }
 
-TEST_CASE("bound (inbound) UDP associations are refused by the outbound daemon") {
+TEST_CASE("a bound (inbound) UDP association needs the address the app bound") {
   wire::Request r{};
   r.magic = wire::kMagic;
   r.version = wire::kVersion;
@@ -177,4 +177,13 @@ TEST_CASE("datagrams need a header, a size within bounds and a destination") {
   odd.family = 99;
   std::memcpy(packet, &odd, sizeof odd);
   CHECK(proxyd::decode_datagram(packet, sizeof packet, peer, &out) != nullptr);
+}
+
+TEST_CASE("kListen is a stream request with an address and no padding") {
+  auto r = connect_request("127.0.0.1", 8080);
+  r.op = static_cast<uint16_t>(wire::Op::kListen);
+  CHECK(validate_request(r, Channel::kStream) == nullptr);
+  CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+  r.length = sizeof r + 16;
+  CHECK(validate_request(r, Channel::kStream) != nullptr);
 }
