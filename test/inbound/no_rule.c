@@ -1,0 +1,34 @@
+/* Without a matching inbound rule: listen and a UDP server's bind fail with
+ * EACCES, and the socket stays usable (a later listen on a port with a rule
+ * works). A UDP client's bind to port 0 needs no rule. */
+#include "inbound_test.h"
+
+int main(void) {
+  int vport = env_int("NLT_LISTEN_PORT");
+  int no_rule_port = vport == 65535 ? 65534 : vport + 1;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((unsigned short)no_rule_port)};
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(bind(fd, (struct sockaddr*)&sin, sizeof sin) == 0);
+  errno = 0;
+  CHECK(listen(fd, 4) == -1 && errno == EACCES);
+  errno = 0;
+  CHECK(accept(fd, NULL, NULL) == -1 && errno == EINVAL);
+  CHECK(close(fd) == 0);
+
+  int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  errno = 0;
+  CHECK(bind(udp, (struct sockaddr*)&sin, sizeof sin) == -1 && errno == EACCES);
+  sin.sin_port = 0;
+  CHECK(bind(udp, (struct sockaddr*)&sin, sizeof sin) == 0);
+  CHECK(close(udp) == 0);
+
+  int ok = listen_on(AF_INET, vport, 4);
+  announce_and_get_real_port();
+  ask_clients(1);
+  int conn = accept(ok, NULL, NULL);
+  CHECK(conn >= 0);
+  serve_client(conn);
+  printf("done\n");
+  return 0;
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Runs one inbound test program (a patched C server) through a real netleashd.
+
+usage: run_inbound_test.py NAME PROGRAM
+
+The policy gives app "inbound-NAME" inbound rules for a virtual port picked
+now (NLT_LISTEN_PORT, exposed on 127.0.0.1 port 0, peers 127.0.0.1 only), for
+port-0 binds, and for [::] on NLT_LISTEN_PORT6. The program drives the test
+with lines on its stdout; the runner answers on its stdin:
+
+  listening     -> the real port, from the newest `listen` audit line
+  connect N     -> N clients connect to the real port, each sends "<its port>\\n"
+                   and must read exactly that line back, then EOF
+  denied N      -> N clients bound to 127.0.0.2: each must be cut off unanswered
+  stop / start  -> stops / starts the daemon, answers "stopped" / "started"
+  bulk N BYTES  -> runs echo_clients (unpatched, NLT_ECHO_CLIENTS) against the
+                   real port, answers "bulk-done" once it checked every byte
+  done          -> the program exits 0 next
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
+from netleash_harness import Netleash, free_port, wait_for  # noqa: E402
+
+
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+class Clients:
+    """Client threads; every outcome is collected and checked at the end."""
+
+    def __init__(self):
+        self.threads = []
+        self.errors = []
+        self.lock = threading.Lock()
+
+    def _error(self, message):
+        with self.lock:
+            self.errors.append(message)
+
+    def _echo(self, port):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+                line = f"{s.getsockname()[1]}\n".encode()
+                s.sendall(line)
+                got = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+                if got != line:
+                    self._error(f"client {line!r} got {got!r}")
+        except OSError as e:
+            self._error(f"client: {e}")
+
+    def _denied(self, port):
+        try:
+            with socket.socket() as s:
+                s.settimeout(30)
+                s.bind(("127.0.0.2", 0))
+                s.connect(("127.0.0.1", port))
+                s.sendall(b"let me in\n")
+                if s.recv(4096) != b"":
+                    self._error("a denied peer got an answer")
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # cut off: as expected
+        except OSError as e:
+            self._error(f"denied client: {e}")
+
+    def start(self, target, port, n):
+        for _ in range(n):
+            t = threading.Thread(target=target, args=(port,), daemon=True)
+            t.start()
+            self.threads.append(t)
+
+    def join(self):
+        for t in self.threads:
+            t.join(60)
+        return self.errors
+
+
+def main():
+    name, program = sys.argv[1], sys.argv[2]
+    app = f"inbound-{name}"
+    vport = free_port()
+    vport6 = free_port(socket.AF_INET6)
+    policy = {"inbound": [
+        {"listen": vport, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]},
+        {"listen": 0, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]},
+        {"listen": f"[::]:{vport6}", "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]},
+    ]}
+    with Netleash(policies={app: policy}) as nl:
+        exe = nl.patch(program, app)
+        proc = nl.spawn([exe], env={"NLT_LISTEN_PORT": vport, "NLT_LISTEN_PORT6": vport6},
+                        stdin=subprocess.PIPE, stderr=None)
+        clients = Clients()
+        listens_seen = 0
+        real_port = None
+
+        def answer(text):
+            proc.stdin.write(text + "\n")
+            proc.stdin.flush()
+
+        for line in proc.stdout:
+            command = line.split()
+            if not command:
+                continue
+            if command[0] == "listening":
+                def new_listen():
+                    lines = [a for a in nl.audit_lines() if a["op"] == "listen" and a["verdict"] == "allow"]
+                    return lines if len(lines) > listens_seen else None
+                lines = wait_for(new_listen, 10, "a listen audit line")
+                listens_seen = len(lines)
+                real_port = int(lines[-1]["dst"].rsplit(":", 1)[1])
+                # Nothing really listens on the virtual port.
+                with socket.socket() as probe:
+                    if probe.connect_ex(("127.0.0.1", vport)) == 0:
+                        fail(f"something listens on the virtual port {vport}")
+                answer(str(real_port))
+            elif command[0] == "connect":
+                clients.start(clients._echo, real_port, int(command[1]))
+            elif command[0] == "denied":
+                clients.start(clients._denied, real_port, int(command[1]))
+            elif command[0] == "stop":
+                nl.stop_daemon()
+                answer("stopped")
+            elif command[0] == "start":
+                nl.start_daemon()
+                answer("started")
+            elif command[0] == "bulk":
+                result = subprocess.run([os.environ["NLT_ECHO_CLIENTS"], str(real_port), command[1], command[2]],
+                                        capture_output=True, text=True, timeout=300)
+                print(result.stdout + result.stderr, end="")
+                if result.returncode != 0:
+                    fail("echo_clients failed")
+                answer("bulk-done")
+            elif command[0] == "done":
+                break
+            else:
+                print(line, end="")
+        code = proc.wait(120)
+        errors = clients.join()
+        for e in errors:
+            print(f"FAIL: {e}", file=sys.stderr)
+        if code != 0:
+            fail(f"{name} exited with {code}")
+        if errors:
+            sys.exit(1)
+        audit = nl.audit_lines()
+        if name == "accept_blocking":
+            if not any(a["op"] == "accept" and a["verdict"] == "deny" and a.get("src", "").startswith("127.0.0.2:")
+                       for a in audit):
+                fail("no audited accept deny for the peer outside `from`")
+        if name == "no_rule":
+            if not any(a["op"] == "listen" and a["verdict"] == "deny" for a in audit):
+                fail("no audited listen deny")
+        print(f"{name}: ok")
+
+
+if __name__ == "__main__":
+    main()
