@@ -21,9 +21,15 @@ namespace {
 constexpr int kAcceptBatch = 64;      // per readiness callback, so one listener cannot hog the loop
 constexpr uint64_t kBackoffMs = 100;  // after EMFILE/ENFILE
 
-// Real listeners on a fixed `expose` address, by app and address, so that a
-// second listen of the same app can join one (see the header).
+// Real listeners by app, `expose` address and virtual port, so that a
+// second listen of the same app on that port can join one (see the header).
+// Port-0 binds are not in it: each has a port of its own.
 std::map<std::string, InboundListener*> g_shared;
+
+std::string shared_key(const std::string& app, const policy::InboundRule& rule, const wire::Address& bound) {
+  if (bound.port == 0) return "";
+  return app + " " + rule.expose.to_string() + " " + std::to_string(ntohs(bound.port));
+}
 
 bool is_unspecified(const wire::Address& a) {
   static const uint8_t kZero[16] = {};
@@ -173,7 +179,8 @@ void on_acceptable(uv_poll_t* poll, int status, int /*events*/) {
 }
 
 // A new real listener for `q`. Returns 0 or an errno for the app.
-int create_listener(Daemon* d, AcceptQueue* q, const policy::InboundRule& rule, const wire::Request& request) {
+int create_listener(Daemon* d, AcceptQueue* q, const policy::InboundRule& rule, const wire::Request& request,
+                    const std::string& key) {
   auto* l = new InboundListener;
   l->d = d;
   const int fd = open_real(rule.expose, request, q->backlog, &l->real);
@@ -187,10 +194,8 @@ int create_listener(Daemon* d, AcceptQueue* q, const policy::InboundRule& rule, 
   uv_timer_init(d->loop, &l->backoff);
   l->poll.data = l->backoff.data = l;
   l->open_handles = 2;
-  if (rule.expose.port != 0) {
-    l->key = q->who.app + " " + rule.expose.to_string();
-    g_shared[l->key] = l;
-  }
+  l->key = key;
+  if (!key.empty()) g_shared[key] = l;
   l->queues.push_back(q);
   q->listener = l;
   uv_poll_start(&l->poll, UV_READABLE, on_acceptable);
@@ -219,11 +224,12 @@ void inbound_listen_start(Daemon* d, int fd, PeerIdentity who, const wire::Reque
   }
   AcceptQueue* q = accept_queue_open(d, fd, std::move(who), request);
   int error;
-  auto shared = rule->expose.port != 0 ? g_shared.find(q->who.app + " " + rule->expose.to_string()) : g_shared.end();
+  const std::string key = shared_key(q->who.app, *rule, request.addr);
+  auto shared = key.empty() ? g_shared.end() : g_shared.find(key);
   if (shared != g_shared.end())
     error = join_listener(shared->second, q, request);
   else
-    error = create_listener(d, q, *rule, request);
+    error = create_listener(d, q, *rule, request, key);
   wire::Address real = error == 0 ? q->listener->real : address_of(rule->expose);
   if (error != 0) {
     decision.allow = false;

@@ -4,11 +4,12 @@
 // listening sockets (AcceptQueue). Peers outside `from` are closed at once
 // and audited.
 //
-// Several listening sockets of one app may share one real listener, as the
-// kernel lets them share a port: sockets that all set SO_REUSEPORT (each
-// connection goes to one of them, in turn), or an IPv4 and an IPV6_V6ONLY
-// IPv6 socket on the same port (each takes its family's peers). Any other
-// second listen on the same virtual port fails with EADDRINUSE.
+// Several listening sockets of one app on one virtual port share one real
+// listener, as the kernel lets them share a port: sockets that all set
+// SO_REUSEPORT (each connection goes to one of them, in turn), or an IPv4
+// and an IPV6_V6ONLY IPv6 socket (each takes its family's peers). Any other
+// second listen on the same virtual port fails with EADDRINUSE, as a second
+// bind would in the kernel (bind itself cannot tell: it is only recorded).
 #pragma once
 
 #include <uv.h>
@@ -26,7 +27,7 @@ struct AcceptQueue;
 
 struct InboundListener {
   Daemon* d = nullptr;
-  std::string key;      // in the shared-listener registry; empty when not shared
+  std::string key;      // in the shared-listener registry; empty for a port-0 bind
   int fd = -1;
   wire::Address real{};   // the real address bound (port 0 resolved)
   std::vector<AcceptQueue*> queues;

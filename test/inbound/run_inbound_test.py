@@ -12,6 +12,8 @@ with lines on its stdout; the runner answers on its stdin:
   connect N     -> N clients connect to the real port, each sends "<its port>\\n"
                    and must read exactly that line back, then EOF
   denied N      -> N clients bound to 127.0.0.2: each must be cut off unanswered
+  cutoff N      -> N clients from 127.0.0.1 that must be cut off all the same
+  closed        -> the real port must stop accepting; answers "closed"
   stop / start  -> stops / starts the daemon, answers "stopped" / "started"
   bulk N BYTES  -> runs echo_clients (unpatched, NLT_ECHO_CLIENTS) against the
                    real port, answers "bulk-done" once it checked every byte
@@ -61,11 +63,11 @@ class Clients:
         except OSError as e:
             self._error(f"client: {e}")
 
-    def _denied(self, port):
+    def _denied(self, port, source="127.0.0.2"):
         try:
             with socket.socket() as s:
                 s.settimeout(30)
-                s.bind(("127.0.0.2", 0))
+                s.bind((source, 0))
                 s.connect(("127.0.0.1", port))
                 s.sendall(b"let me in\n")
                 if s.recv(4096) != b"":
@@ -75,9 +77,9 @@ class Clients:
         except OSError as e:
             self._error(f"denied client: {e}")
 
-    def start(self, target, port, n):
+    def start(self, target, port, n, *args):
         for _ in range(n):
-            t = threading.Thread(target=target, args=(port,), daemon=True)
+            t = threading.Thread(target=target, args=(port, *args), daemon=True)
             t.start()
             self.threads.append(t)
 
@@ -129,6 +131,14 @@ def main():
                 clients.start(clients._echo, real_port, int(command[1]))
             elif command[0] == "denied":
                 clients.start(clients._denied, real_port, int(command[1]))
+            elif command[0] == "cutoff":
+                clients.start(clients._denied, real_port, int(command[1]), "127.0.0.1")
+            elif command[0] == "closed":
+                def refused():
+                    with socket.socket() as probe:
+                        return probe.connect_ex(("127.0.0.1", real_port)) != 0
+                wait_for(refused, 10, "the real listener to close")
+                answer("closed")
             elif command[0] == "stop":
                 nl.stop_daemon()
                 answer("stopped")
