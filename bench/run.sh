@@ -9,7 +9,7 @@ build=${NETLEASH_BUILD:-$repo/build}
 
 # Debian packages the benchmarks need, as "command:package" pairs.
 missing=
-for pair in patchelf:patchelf node:nodejs /usr/bin/time:time; do
+for pair in patchelf:patchelf node:nodejs /usr/bin/time:time wrk:wrk /usr/sbin/nginx:nginx-light; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then
