@@ -136,6 +136,13 @@ SlotChoice choose_slots(const ElfFile& file, const Base& base, bool add_note) {
     return c;
   };
 
+  // A note segment that moves anyway (it lived in a reused netleash segment) takes the
+  // identity note for free.
+  for (uint64_t align : {4, 8}) {
+    for (size_t i : moved) {
+      if (add_note && !group && !is_free(i) && groupable(file, c.phdrs[i], align)) group = i;
+    }
+  }
   if (!base.phdrs_in_tail) {
     // 1. Enough free slots.
     if (free.size() >= needed()) return finish("reused free program header slots");

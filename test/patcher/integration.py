@@ -203,6 +203,13 @@ def test_case(tmp, shim, name, compiler, source, flags):
     info = inspect(removed)
     check(r.returncode == 0 and not info["patched"] and info["shim"] is None and
           stdout == base_out and marker == "" and connect == "", f"{name} remove", r.stderr)
+    check(not shim_before_libc(tmp, removed, shim), f"{name} remove drops the shim")
+    # Patching the removed file reuses the segment: same size class, runs, strips.
+    r = run([PATCH, "--app", "back", "--shim", shim, "-o", again, removed])
+    rc, stdout, marker, _ = run_program(tmp, again)
+    check(r.returncode == 0 and stdout == base_out and marker == "loaded\n" and
+          os.path.getsize(again) <= os.path.getsize(out) + 64, f"{name} re-patch after remove",
+          r.stderr)
     for f in (out, stripped, again, removed, exe):
         os.unlink(f)
 

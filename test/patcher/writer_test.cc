@@ -149,6 +149,11 @@ TEST_CASE("remove drops the shim entry and the identity record", "[write]") {
   CHECK_FALSE(read_app_id(out.fd.fd, &app, &error));
   CHECK(error.empty());
   CHECK_FALSE(find_identity_note(out.file).has_value());
+  // Patching again reuses the segment --remove left behind instead of adding another.
+  Bytes again = run_pipeline(removed, patch_request("back")).value();
+  CHECK(Parsed(again).app() == "back");
+  CHECK(Parsed(again).file.phdrs.size() == Parsed(patched).file.phdrs.size());
+  CHECK(again.size() <= patched.size() + 64);
   // Removing from an unpatched file is a no-op.
   CHECK_FALSE(run_pipeline(input, remove_request()).has_value());
 }
