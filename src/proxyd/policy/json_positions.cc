@@ -214,7 +214,17 @@ class TreeBuilder {
     return node;
   }
 
+  // Records an error and returns false (which stops the parse) when the
+  // document grows past kMaxValues.
+  bool count_value(const Node& node) {
+    if (++values_ <= kMaxValues) return true;
+    error_ = SyntaxError{node.offset, "more than " + std::to_string(kMaxValues) + " values"};
+    return false;
+  }
+
   bool attach(Node node) {
+    const bool container = node.kind == Kind::kArray || node.kind == Kind::kObject;
+    if (!container && !count_value(node)) return false;  // containers count when opened
     if (stack_.empty()) {
       root_ = std::move(node);
     } else {
@@ -225,6 +235,7 @@ class TreeBuilder {
 
   bool open(Kind kind) {
     Node node = make(kind, *consumed_);
+    if (!count_value(node)) return false;
     if (stack_.size() >= kMaxDepth) {
       error_ = SyntaxError{node.offset, "nesting deeper than " + std::to_string(kMaxDepth) +
                                             " levels"};
@@ -245,6 +256,7 @@ class TreeBuilder {
   const std::size_t* consumed_;
   std::size_t last_end_ = 0;
   std::vector<Node> stack_;
+  std::size_t values_ = 0;
   std::string pending_key_;
   std::size_t pending_key_offset_ = 0;
   std::optional<Node> root_;

@@ -45,6 +45,10 @@ struct SyntaxError {
 // four levels), which also bounds recursion in everything that walks a Node.
 inline constexpr std::size_t kMaxDepth = 64;
 
+// More values than this in one document are refused: a tree node costs ~150
+// bytes, and a policy has hundreds of values, not millions.
+inline constexpr std::size_t kMaxValues = 100000;
+
 // Parses one complete JSON text (a UTF-8 BOM is skipped; no comments; nothing
 // but whitespace after the value). Returns the root, or the first syntax error.
 std::optional<Node> parse(std::string_view text, SyntaxError* error);

@@ -105,6 +105,17 @@ TEST_CASE("syntax errors point at the start of the bad token", "[json]") {
   CHECK(parse_error("\xEF\xBB\xBF").offset == 3);
 }
 
+TEST_CASE("the number of values is bounded", "[json]") {
+  std::string many = "[";
+  for (std::size_t i = 0; i < json::kMaxValues - 2; ++i) many += "0,";
+  many += "0]";
+  CHECK(parse(many).children.size() == json::kMaxValues - 1);  // the array counts too
+  many.insert(1, "[],");
+  const json::SyntaxError error = parse_error(many);
+  CHECK(error.offset == many.size() - 2);
+  CHECK(error.message == "more than 100000 values");
+}
+
 TEST_CASE("a byte order mark is skipped", "[json]") {
   CHECK(parse("\xEF\xBB\xBF [7]").offset == 4);
 }
