@@ -171,6 +171,18 @@ def test_redis(nl, vport, work):
     check_virtual_port_unused(vport)
     check_denied_tcp(nl, port)
     stop(proc)
+    # Redis's default `bind * -::*`: 0.0.0.0 and an IPV6_V6ONLY [::] on the
+    # same port share the one real listener; IPv4 clients reach the first.
+    proc = nl.spawn([exe, "--port", str(vport), "--save", "", "--appendonly", "no", "--dir", work,
+                     "--daemonize", "no", "--protected-mode", "no", "--logfile", ""])
+    wait_for(lambda: len([a for a in nl.audit_lines() if a["op"] == "listen"]) >= 3, 30, "the [::] listen line")
+    listens = [a for a in nl.audit_lines() if a["op"] == "listen"][1:]
+    if sorted(a["listen"] for a in listens) != sorted([f"0.0.0.0:{vport}", f"[::]:{vport}"]) or \
+            any(a["verdict"] != "allow" for a in listens) or listens[0]["dst"] != listens[1]["dst"]:
+        fail(f"default bind: {listens}")
+    if redis_command(int(listens[0]["dst"].rsplit(":", 1)[1]), "PING") != b"+PONG\r\n":
+        fail("redis (default bind) did not answer PING")
+    stop(proc)
 
 
 def test_socat_udp(nl, vport, work):
