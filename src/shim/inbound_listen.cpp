@@ -104,7 +104,7 @@ int inbound_bind(VSocket* vs, int fd, bool any_port) {
 
 int inbound_listen(VSocket* vs, int fd, int backlog) {
   State state = load_state(vs);
-  if (state == State::kListening) return 0;  // listen() again only adjusts the backlog
+  if (state == State::kListening) return 0;  // listen() again: fine; the daemon keeps the first backlog
   if (state != State::kTcpFresh) return fail(EINVAL);
   if (!try_lock(&vs->busy)) return fail(EINVAL);  // a connect or listen is under way
   if (!vs->bound) autobind(vs);

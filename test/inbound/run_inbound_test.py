@@ -15,6 +15,7 @@ with lines on its stdout; the runner answers on its stdin:
   cutoff N      -> N clients from 127.0.0.1 that must be cut off all the same
   closed        -> the real port must stop accepting; answers "closed"
   stop / start  -> stops / starts the daemon, answers "stopped" / "started"
+  narrow        -> reloads the policy with `from` 10.0.0.0/8 only (SIGHUP), answers "narrowed"
   bulk N BYTES  -> runs echo_clients (unpatched, NLT_ECHO_CLIENTS) against the
                    real port, answers "bulk-done" once it checked every byte
   done          -> the program exits 0 next
@@ -139,6 +140,17 @@ def main():
                         return probe.connect_ex(("127.0.0.1", real_port)) != 0
                 wait_for(refused, 10, "the real listener to close")
                 answer("closed")
+            elif command[0] == "narrow":
+                def reloads():
+                    with open(nl.daemon_log) as f:
+                        return f.read().count("loaded ")
+                before = reloads()
+                for rule in policy["inbound"]:
+                    rule["from"] = ["10.0.0.0/8"]
+                nl.write_policy(app, policy)
+                nl.reload()
+                wait_for(lambda: reloads() > before, 10, "the reload")
+                answer("narrowed")
             elif command[0] == "stop":
                 nl.stop_daemon()
                 answer("stopped")
