@@ -146,7 +146,6 @@ void admit(InboundListener* l, int fd, const wire::Address& peer) {
     close(fd);
     return;
   }
-  ++l->accepted;
   inbound_connection_start(&d, q, fd, peer, l->real);
 }
 

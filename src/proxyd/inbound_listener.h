@@ -36,7 +36,6 @@ struct InboundListener {
   bool closing = false;
   int open_handles = 0;
   uint64_t started_ms = 0;
-  uint64_t accepted = 0;
   uv_poll_t poll{};
   uv_timer_t backoff{};  // accepting paused after EMFILE/ENFILE
 };
