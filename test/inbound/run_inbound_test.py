@@ -15,6 +15,8 @@ with lines on its stdout; the runner answers on its stdin:
   cutoff N      -> N clients from 127.0.0.1 that must be cut off all the same
   closed        -> the real port must stop accepting; answers "closed"
   stop / start  -> stops / starts the daemon, answers "stopped" / "started"
+  udp N         -> N datagrams from 127.0.0.1 to the real UDP port; each must come back
+  udp-denied    -> one datagram from 127.0.0.2; waits for its audited deny
   narrow        -> reloads the policy with `from` 10.0.0.0/8 only (SIGHUP), answers "narrowed"
   bulk N BYTES  -> runs echo_clients (unpatched, NLT_ECHO_CLIENTS) against the
                    real port, answers "bulk-done" once it checked every byte
@@ -99,6 +101,7 @@ def main():
         {"listen": vport, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]},
         {"listen": 0, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]},
         {"listen": f"[::]:{vport6}", "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]},
+        {"listen": vport, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"], "protocol": "udp"},
     ]}
     with Netleash(policies={app: policy}) as nl:
         exe = nl.patch(program, app)
@@ -140,6 +143,24 @@ def main():
                         return probe.connect_ex(("127.0.0.1", real_port)) != 0
                 wait_for(refused, 10, "the real listener to close")
                 answer("closed")
+            elif command[0] == "udp":
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                    client.settimeout(10)
+                    for i in range(int(command[1])):
+                        message = f"datagram {i}".encode()
+                        client.sendto(message, ("127.0.0.1", real_port))
+                        data, source = client.recvfrom(65536)
+                        if data != message or source != ("127.0.0.1", real_port):
+                            fail(f"UDP echo: {data!r} from {source}")
+                answer("udp-ok")
+            elif command[0] == "udp-denied":
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as outsider:
+                    outsider.bind(("127.0.0.2", 0))
+                    outsider.sendto(b"not me", ("127.0.0.1", real_port))
+                    wait_for(lambda: any(a["op"] == "accept" and a["verdict"] == "deny" and
+                                         a.get("src", "").startswith("127.0.0.2:") for a in nl.audit_lines()),
+                             10, "the audited deny of the outside peer")
+                answer("udp-denied-ok")
             elif command[0] == "narrow":
                 def reloads():
                     with open(nl.daemon_log) as f:
