@@ -167,7 +167,11 @@ def main():
         by_mode['ratio'] = ratio
         lines.append(f'| {name} | {d["rps"]:.0f} | {n["rps"]:.0f} | {ratio:.2f} | {d["latency_us"]:.0f} us | '
                      f'{n["latency_us"]:.0f} us | {n["latency_us"] - d["latency_us"]:.0f} us |')
-    lines += ['', 'Goals: keep-alive ratio >= 0.5, connection-close ratio >= 0.4.', '']
+    errors = [f'{name} ({mode}): {by_mode[mode]["errors"]}' for name, by_mode in results.items()
+              for mode in ('direct', 'netleash') if by_mode[mode]['errors']]
+    lines += ['', 'wrk errors: ' + ('; '.join(errors) if errors else 'none'),
+              '', 'Goals: keep-alive ratio >= 0.5, connection-close ratio >= 0.4.',
+              f'Load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.', '']
     os.makedirs(OUT_DIR, exist_ok=True)
     with open(os.path.join(OUT_DIR, 'inbound.md'), 'w') as f:
         f.write('\n'.join(lines))

@@ -100,8 +100,10 @@ void close_listener(InboundListener* l) {
 // The queue for `peer`: one whose socket takes its family, with room if one
 // has, in turn. nullptr when no socket of the app takes that family.
 AcceptQueue* pick_queue(InboundListener* l, const wire::Address& peer) {
-  AcceptQueue* fallback = nullptr;
   const size_t n = l->queues.size();
+  // The usual case: one socket, whose room the accept loop has just checked.
+  if (n == 1) return accept_queue_takes(l->queues[0], peer) ? l->queues[0] : nullptr;
+  AcceptQueue* fallback = nullptr;
   for (size_t i = 0; i < n; ++i) {
     AcceptQueue* q = l->queues[(l->next + i) % n];
     if (!accept_queue_takes(q, peer)) continue;
