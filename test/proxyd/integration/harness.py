@@ -190,11 +190,18 @@ class Env:
         return s.getsockname()[1]
 
     def close(self):
+        # Every daemon still running must stop cleanly on SIGTERM: exit 0 also
+        # means no leak or error report from a sanitizer build.
+        unclean = []
         for d in self.daemons:
-            d.stop()
+            was_running = d.proc is not None and d.alive()
+            status = d.stop()
+            if was_running and status != 0:
+                unclean.append("%s exited %s on SIGTERM:\n%s" % (d.dir, status, d.log()))
         for c in self.closers:
             c()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        assert not unclean, "\n".join(unclean)
 
 
 SESSION_LOOP = r"""
