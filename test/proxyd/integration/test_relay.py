@@ -1,7 +1,7 @@
 """TCP and UDP through a real netleashd: byte-exact relaying, half-close,
 errno mapping, policy verdicts and their audit lines, resolution, limits."""
 import errno
-import sys
+import socket
 
 from harness import policy, run, wire
 
@@ -146,6 +146,66 @@ print(json.dumps(w.tcp_connect(P, '127.0.0.1', %d)[1]))
     assert out == 0
 
 
+def connect_timeout(env):
+    """An upstream that never answers the SYN: the app gets ETIMEDOUT from the
+    daemon's own timer (a listener with a full backlog drops SYNs)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    env.closers.append(srv.close)
+    port = srv.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))
+    env.closers.append(filler.close)
+    d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]}])},
+                   config={"connect_timeout_ms": 500}).start()
+    out = env.run_client("demo", """
+import time
+t = time.monotonic()
+s, v, r = w.tcp_connect(P, '127.0.0.1', %d)
+print(json.dumps([v, r, time.monotonic() - t]))
+""" % port, d)
+    verdict, result, elapsed = out
+    assert (verdict, result) == (0, errno.ETIMEDOUT) and 0.4 < elapsed < 5, out
+
+
+def resolver_bounds(env):
+    """A DNS server that never answers: lookups beyond max_in_flight +
+    max_queued fail at once with EAI_AGAIN, and the loop keeps serving."""
+    dead_dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dead_dns.bind(("127.0.0.1", 0))
+    env.closers.append(dead_dns.close)
+    hosts = env.tmp + "/empty-hosts"
+    open(hosts, "w").close()
+    port = env.tcp_echo_server()
+    d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]}],
+                                         resolve="any")},
+                   config={"resolver": {"servers": ["127.0.0.1:%d" % dead_dns.getsockname()[1]],
+                                        "hosts_file": hosts, "timeout_ms": 3000, "tries": 1,
+                                        "max_in_flight": 2, "max_queued": 2}}).start()
+    out = env.run_client("demo", """
+import threading, time
+results = {}
+def lookup(i):
+    t = time.monotonic()
+    status = w.resolve(P, 'n%%d.example' %% i)[0]
+    results[i] = (status, time.monotonic() - t)
+threads = [threading.Thread(target=lookup, args=(i,)) for i in range(10)]
+for t in threads: t.start()
+time.sleep(0.3)
+t = time.monotonic()
+s, v, r = w.tcp_connect(P, '127.0.0.1', %d)
+s.sendall(b'x'); w.recv_exact(s, 1)
+round_trip = time.monotonic() - t
+for t in threads: t.join()
+print(json.dumps([round_trip, sorted(results.values())]))
+""" % port, d)
+    round_trip, results = out
+    assert round_trip < 1, out
+    fast = [r for r in results if r[1] < 1]
+    assert len(fast) >= 6 and all(r[0] == wire.STATUS_AGAIN for r in results), out
+
+
 if __name__ == "__main__":
     run({f.__name__: f for f in [relay_exact, connect_errors, verdicts, host_rules,
-                                  resolver_config, udp, limits]})
+                                  resolver_config, udp, limits, connect_timeout,
+                                  resolver_bounds]})
