@@ -57,13 +57,17 @@ class Daemon:
         with open(os.path.join(self.policy_dir, name), "w") as f:
             f.write(text if isinstance(text, str) else json.dumps(text))
 
-    def start(self, expect_ready=True):
+    def start(self, expect_ready=True, fd_limit=None):
         args = [NETLEASHD, "--socket", self.socket, "--policy-dir", self.policy_dir,
                 "--audit-log", self.audit_path]
         if self.config:
             args += ["--config", self.config]
         self.stderr = open(self.stderr_path, "a")
-        self.proc = subprocess.Popen(args, stderr=self.stderr)
+        limit = None
+        if fd_limit is not None:
+            import resource
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+        self.proc = subprocess.Popen(args, stderr=self.stderr, preexec_fn=limit)
         if expect_ready:
             wait_for(lambda: "listening on" in self.log() or self.proc.poll() is not None,
                      what="daemon start")

@@ -177,6 +177,29 @@ def pending_bound(env):
         sock.close()
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def fd_exhaustion(env):
+    """Out of descriptors: accept fails with EMFILE; the daemon must neither
+    spin on its readable listener nor stop serving once descriptors free up."""
+    port = env.tcp_echo_server()
+    d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]}])},
+                   config={"request_timeout_ms": 2000})
+    d.start(fd_limit=64)
+    idle = [wire.connect_stream(d.socket) for _ in range(120)]  # more than 64 fds
+    wait_for(lambda: "pausing" in d.log(), what="EMFILE back-off")
+    before = cpu_seconds(d.proc.pid)
+    time.sleep(1)  # a measuring window, not a wait: a spinning loop burns ~1 s of CPU in it
+    assert cpu_seconds(d.proc.pid) - before < 0.5, "the daemon spins while out of descriptors"
+    for sock in idle:
+        sock.close()
+    assert_serves(env, d, port)
+
+
 if __name__ == "__main__":
     run({f.__name__: f for f in [malformed_stream, malformed_seqpacket, hostile_datagrams,
-                                  garbage_after_request, fd_flood, pending_bound]})
+                                  garbage_after_request, fd_flood, pending_bound, fd_exhaustion]})
