@@ -52,34 +52,36 @@ constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 bool is_whitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// nlohmann's messages start with "[json.exception.parse_error.101] parse error
-// at line 1, column 5: "; the location is ours to give, so keep what follows.
-// Its "; last read: '...'" quotes everything since the last string or number
-// token (not just the bad one), so it is dropped: we point at the token.
+// nlohmann's messages read "[json.exception.parse_error.101] parse error at
+// line L, column C: syntax error while parsing CONTEXT - PROBLEM" with, for
+// lexer errors, "; last read: 'TEXT'", and then maybe "; expected TOKEN".
+// The location is ours to give. "last read" quotes file text (anything, even
+// "'; expected " or control characters) spanning more than the bad token, so
+// it goes; "; expected TOKEN" is kept only when TOKEN is one of nlohmann's
+// fixed token names, which makes the result free of file text.
 std::string describe(const nlohmann::detail::exception& error) {
-  std::string full = error.what();
-  const std::size_t start = full.find("syntax error");
-  if (start != std::string::npos) {
-    full.erase(0, start);
-  } else if (const std::size_t colon = full.find(": "); colon != std::string::npos) {
-    full.erase(0, colon + 2);
+  std::string_view message = error.what();
+  const std::size_t start = message.find("syntax error");
+  if (start != std::string_view::npos) {
+    message.remove_prefix(start);
+  } else if (const std::size_t colon = message.find(": "); colon != std::string_view::npos) {
+    message.remove_prefix(colon + 2);
   }
-  constexpr std::string_view kLastRead = "; last read: '";
-  constexpr std::string_view kExpected = "'; expected ";
-  if (const std::size_t quote = full.find(kLastRead); quote != std::string::npos) {
-    const std::size_t expected = full.rfind(kExpected);
-    if (expected != std::string::npos && expected >= quote + kLastRead.size()) {
-      full.erase(quote, expected + 1 - quote);
-    } else {
-      full.erase(quote);
+  std::string_view expected;
+  for (std::string_view token :
+       {"'[', '{', or a literal", "end of input", "string literal", "number literal",
+        "true literal", "false literal", "null literal", "'['", "'{'", "']'", "'}'", "':'", "','"}) {
+    const std::string suffix = "; expected " + std::string(token);
+    if (message.size() >= suffix.size() && message.substr(message.size() - suffix.size()) == suffix) {
+      expected = message.substr(message.size() - suffix.size());
+      break;
     }
   }
-  std::string_view message = full;
-  constexpr std::size_t kMaxMessage = 160;
-  if (message.size() <= kMaxMessage) return std::string(message);
-  std::size_t cut = kMaxMessage;
-  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(message.substr(0, cut)) + "...";
+  std::string_view head = message.substr(0, message.size() - expected.size());
+  if (const std::size_t last_read = head.find("; last read: '"); last_read != std::string_view::npos) {
+    head = head.substr(0, last_read);
+  }
+  return std::string(head) + std::string(expected);
 }
 
 // Receives nlohmann's SAX events and assembles the Node tree.

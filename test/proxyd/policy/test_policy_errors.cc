@@ -32,6 +32,14 @@ TEST_CASE("invalid JSON points at the offending token", "[errors]") {
   CHECK_THAT(parse_errors("{ // no\n\"app\": \"x\"}").at(0), Contains("p.json:1:3: "));
 }
 
+TEST_CASE("syntax errors do not quote file text", "[errors]") {
+  // Found by fuzz_policy: nlohmann's "last read" excerpt can contain anything,
+  // including what looks like the end of its own message.
+  CHECK(parse_errors("{\"app\": \"\x7f'; expected \x7f\x0b\"}") ==
+        Errors{"p.json:1:9: syntax error while parsing value - invalid string: control character "
+               "U+000B (VT) must be escaped to \\u000B"});
+}
+
 TEST_CASE("trailing garbage after the document", "[errors]") {
   CHECK(parse_errors("{\"app\": \"x\"}\n\n  x") ==
         Errors{"p.json:3:3: syntax error while parsing value - invalid literal; expected end of "
