@@ -96,7 +96,7 @@ uint64_t ElfFile::max_load_align() const {
 
 namespace {
 
-void check_ident(const FileView& view, const Ehdr& ehdr) {
+void check_ident(const Ehdr& ehdr) {
   if (std::memcmp(ehdr.e_ident, ELFMAG, SELFMAG) != 0) throw ElfError("not an ELF file");
   if (ehdr.e_ident[EI_CLASS] != E::elf_class) {
     throw ElfError("unsupported ELF class (only 64-bit ELF is supported)");
@@ -105,7 +105,6 @@ void check_ident(const FileView& view, const Ehdr& ehdr) {
     throw ElfError("unsupported byte order (only little-endian ELF is supported)");
   }
   if (ehdr.e_ident[EI_VERSION] != EV_CURRENT) throw ElfError("unsupported ELF version");
-  (void)view;
 }
 
 // Every PT_LOAD must be self-consistent before we reason about addresses: the loader
@@ -201,7 +200,7 @@ ElfFile read_program_headers(const FileView& view) {
   if (std::memcmp(magic.data(), ELFMAG, SELFMAG) != 0) throw ElfError("not an ELF file");
   if (view.size() < sizeof(Ehdr)) throw ElfError("truncated ELF: file shorter than the ELF header");
   file.ehdr = view.read_struct<Ehdr>(0, "ELF header");
-  check_ident(view, file.ehdr);
+  check_ident(file.ehdr);
   const Ehdr& eh = file.ehdr;
   if (eh.e_phnum != 0) {
     if (eh.e_phentsize != sizeof(Phdr)) throw ElfError("corrupt ELF: bad e_phentsize");

@@ -1,5 +1,4 @@
 // The identity record (read_app_id, the note encoding) and the command-line rules.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "cli.h"
