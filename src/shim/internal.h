@@ -64,6 +64,9 @@ int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len);
 int tcp_finish_connect(VSocket* vs, int fd, bool wait);
 // SO_ERROR for a virtual TCP socket.
 int tcp_take_error(VSocket* vs, int fd);
+// Is it connected now? Completes a successful non-blocking connect whose
+// Result is in, without waiting; leaves a failure for SO_ERROR to report.
+bool tcp_check_connected(VSocket* vs, int fd);
 
 // --- slow-path I/O (io_slow.cpp) --------------------------------------------------
 ssize_t slow_sendmsg(VSocket* vs, int fd, const struct msghdr* msg, int flags);

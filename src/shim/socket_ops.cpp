@@ -153,9 +153,7 @@ NL_EXPORT int getpeername(int fd, struct sockaddr* sa, socklen_t* len) noexcept 
   if (vs == nullptr) return NL_REAL(getpeername)(fd, sa, len);
   if (len == nullptr || (sa == nullptr && *len > 0)) return fail(EFAULT);
   State s = load_state(vs);
-  if (s == State::kTcpConnecting) tcp_take_error(vs, fd);  // connected by now? (no wait)
-  s = load_state(vs);
-  bool connected = s == State::kTcpEstablished || (s == State::kUdp && vs->peer.family != 0);
+  bool connected = vs->type == SOCK_STREAM ? tcp_check_connected(vs, fd) : (s == State::kUdp && vs->peer.family != 0);
   if (!connected) return fail(ENOTCONN);
   address_to_sockaddr(vs->domain, vs->peer, sa, len);
   return 0;

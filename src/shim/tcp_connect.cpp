@@ -152,6 +152,18 @@ int tcp_take_error(VSocket* vs, int fd) {
   return r > 0 ? r : 0;  // still in progress: 0, as the kernel reports
 }
 
+bool tcp_check_connected(VSocket* vs, int fd) {
+  State s = load_state(vs);
+  if (s != State::kTcpConnecting) return s == State::kTcpEstablished;
+  // Look without taking: a failure must stay for SO_ERROR or the next call
+  // to report. Only a successful Result, complete, is consumed here.
+  if (vs->awaiting != Awaiting::kResult || vs->reply_have != 0) return false;
+  wire::Reply reply;
+  ssize_t n = NL_REAL(recv)(fd, &reply, sizeof reply, MSG_PEEK | MSG_DONTWAIT);
+  if (n != static_cast<ssize_t>(sizeof reply) || reply.error != 0) return false;
+  return tcp_finish_connect(vs, fd, false) == 0;
+}
+
 int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
   if (sa != nullptr && len >= static_cast<socklen_t>(sizeof(sa_family_t)) && sa->sa_family == AF_UNSPEC)
     return load_state(vs) == State::kTcpFresh ? 0 : fail(EINVAL);  // "disconnect": nothing to undo

@@ -41,6 +41,9 @@ static void allowed(int family, int port) {
   int again = start(fd, family, port);
   CHECK(again == 0 || errno == EALREADY);
   wait_writable(fd);
+  struct sockaddr_storage peer;
+  socklen_t plen = sizeof peer;
+  CHECK(getpeername(fd, (struct sockaddr*)&peer, &plen) == 0 && port_of(&peer) == port);
   CHECK(so_error(fd) == 0);
   if (again != 0) CHECK(start(fd, family, port) == 0);
   CHECK_ERRNO(start(fd, family, port), EISCONN);
@@ -60,6 +63,9 @@ static void refused(int family, int port) {
   CHECK_ERRNO(start(fd, family, port), EINPROGRESS);
   CHECK(now_ms() - t0 < 1000);
   wait_writable(fd);
+  struct sockaddr_storage peer;
+  socklen_t plen = sizeof peer;
+  CHECK_ERRNO(getpeername(fd, (struct sockaddr*)&peer, &plen), ENOTCONN); /* keeps the error */
   CHECK(so_error(fd) == ECONNREFUSED);
   CHECK(so_error(fd) == 0); /* reported once */
   close(fd);
