@@ -131,6 +131,8 @@ def check_fail_closed(nl, servers, exe, env):
     sys.stderr.write(err)
     if proc.returncode != 0:
         fail(f"after the restart: exit {proc.returncode}")
+    if err:
+        fail("the shim printed something without NETLEASH_DEBUG=1")
 
 
 def check_daemon_restart(nl, servers, exe, env):

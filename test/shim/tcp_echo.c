@@ -77,8 +77,39 @@ static void run(int family, int port) {
   CHECK(close(fd) == 0);
 }
 
+/* An AF_INET6 socket reaching an IPv4 server through a v4-mapped address
+ * (the daemon matches it as IPv4), and sendto(MSG_FASTOPEN) on an
+ * unconnected socket, which is connect + send. */
+static void mapped_and_fastopen(int port) {
+  struct sockaddr_in6 m = {0};
+  m.sin6_family = AF_INET6;
+  m.sin6_port = htons((unsigned short)port);
+  CHECK(inet_pton(AF_INET6, "::ffff:127.0.0.1", &m.sin6_addr) == 1);
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  CHECK(fd >= 0 && connect(fd, (struct sockaddr*)&m, sizeof m) == 0);
+  echo_roundtrip(fd, "v4-mapped");
+  struct sockaddr_in6 peer;
+  socklen_t len = sizeof peer;
+  CHECK(getpeername(fd, (struct sockaddr*)&peer, &len) == 0 && memcmp(&peer.sin6_addr, &m.sin6_addr, 16) == 0);
+  close(fd);
+
+  struct sockaddr_storage ss;
+  socklen_t slen = loopback(AF_INET, port, &ss);
+  fd = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(sendto(fd, "tfo", 3, MSG_FASTOPEN, (struct sockaddr*)&ss, slen) == 3);
+  char buf[3];
+  read_exactly(fd, buf, 3);
+  CHECK(memcmp(buf, "tfo", 3) == 0);
+  /* On a connected stream a destination and MSG_FASTOPEN are ignored. */
+  CHECK(sendto(fd, "again", 5, MSG_FASTOPEN, (struct sockaddr*)&ss, slen) == 5);
+  char buf5[5];
+  read_exactly(fd, buf5, 5);
+  close(fd);
+}
+
 int main(void) {
   run(AF_INET, env_int("NLT_TCP4_PORT"));
   run(AF_INET6, env_int("NLT_TCP6_PORT"));
+  mapped_and_fastopen(env_int("NLT_TCP4_PORT"));
   return 0;
 }
