@@ -24,6 +24,11 @@ int main(void) {
   struct addrinfo* res;
   CHECK(getaddrinfo("echo4.nltest", "80", NULL, &res) == EAI_AGAIN);
   CHECK(gethostbyname("echo4.nltest") == NULL && h_errno == TRY_AGAIN);
+  /* Numeric hosts never need the daemon. */
+  CHECK(getaddrinfo("127.0.0.1", "80", NULL, &res) == 0);
+  freeaddrinfo(res);
+  CHECK(getaddrinfo("::1", NULL, NULL, &res) == 0 && res->ai_family == AF_INET6);
+  freeaddrinfo(res);
 
   printf("down-ok\n");
   fflush(stdout);
