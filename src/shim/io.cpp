@@ -35,6 +35,12 @@ ssize_t slow_read(VSocket* vs, int fd, const struct iovec* iov, int iovcnt, int 
   return n;
 }
 
+bool any_name(const struct mmsghdr* vec, unsigned int vlen) {
+  for (unsigned int i = 0; i < vlen; ++i)
+    if (vec[i].msg_hdr.msg_name != nullptr) return true;
+  return false;
+}
+
 // A connected TCP socket ignores a destination; the unix socket would refuse
 // one with EISCONN, so drop it.
 constexpr int kStreamSendIgnored = MSG_FASTOPEN;
@@ -108,7 +114,8 @@ NL_EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
 
 NL_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags) {
   VSocket* vs = fd_lookup(fd);
-  if (vs == nullptr) return NL_REAL(sendmmsg)(fd, vec, vlen, flags);
+  if (vs == nullptr || (!needs_slow_path(vs) && !any_name(vec, vlen)))
+    return NL_REAL(sendmmsg)(fd, vec, vlen, flags & ~kStreamSendIgnored);
   // Datagram by datagram, so that a denied destination stops the batch
   // before it is sent: the allowed prefix goes out, its count is returned.
   unsigned int i = 0;
@@ -163,7 +170,8 @@ NL_EXPORT ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
 
 NL_EXPORT int recvmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags, struct timespec* timeout) {
   VSocket* vs = fd_lookup(fd);
-  if (vs == nullptr) return NL_REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
+  if (vs == nullptr || (!needs_slow_path(vs) && !any_name(vec, vlen)))
+    return NL_REAL(recvmmsg)(fd, vec, vlen, flags, timeout);
   // One datagram at a time through recvmsg (which strips the framing and
   // fills the source). As the kernel does, after the first datagram wait no
   // more if MSG_WAITFORONE; the timeout is checked after each datagram.

@@ -68,6 +68,18 @@ static void run(int family, int port) {
   }
   CHECK(memcmp(buf, "sendmsg", 7) == 0);
 
+  /* sendmmsg/recvmmsg on a stream. */
+  struct iovec mm_iov[2] = {{(void*)"mm", 2}, {(void*)"sg", 2}};
+  struct mmsghdr mm[2];
+  memset(mm, 0, sizeof mm);
+  for (int i = 0; i < 2; ++i) {
+    mm[i].msg_hdr.msg_iov = &mm_iov[i];
+    mm[i].msg_hdr.msg_iovlen = 1;
+  }
+  CHECK(sendmmsg(fd, mm, 2, 0) == 2 && mm[0].msg_len == 2 && mm[1].msg_len == 2);
+  read_exactly(fd, buf, 4);
+  CHECK(memcmp(buf, "mmsg", 4) == 0);
+
   /* Half-close: the echo server sees EOF, finishes, and closes its side. */
   CHECK(write(fd, "bye", 3) == 3);
   CHECK(shutdown(fd, SHUT_WR) == 0);
