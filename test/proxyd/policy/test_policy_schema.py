@@ -22,8 +22,7 @@ jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
 
 failures = []
-policies = [p for p in sorted(config.glob("*.json")) + sorted(config.glob("examples/*.json"))
-            if p.name not in ("netleash.schema.json", "netleashd.json")]
+policies = sorted(config.glob("apps.d/*.json")) + sorted(config.glob("examples/*.json"))
 for path in policies:
     for error in validator.iter_errors(json.loads(path.read_text())):
         failures.append(f"{path}: schema rejects a shipped policy: {error.message}")
