@@ -222,6 +222,8 @@ def main():
         policy["inbound"][0]["protocol"] = "udp"
     with Netleash(policies={app: policy}) as nl, tempfile.TemporaryDirectory(prefix="netleash-inbound-") as work:
         globals()[f"test_{name}"](nl, vport, work)
+        if nl.stop_daemon() != 0:
+            fail("netleashd did not exit cleanly on SIGTERM")
     print(f"{name}: ok")
 
 

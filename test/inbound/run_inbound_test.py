@@ -173,7 +173,8 @@ def main():
                 wait_for(lambda: reloads() > before, 10, "the reload")
                 answer("narrowed")
             elif command[0] == "stop":
-                nl.stop_daemon()
+                if nl.stop_daemon() != 0:
+                    fail("netleashd did not exit cleanly on SIGTERM")
                 answer("stopped")
             elif command[0] == "start":
                 nl.start_daemon()
@@ -198,6 +199,8 @@ def main():
         if errors:
             sys.exit(1)
         audit = nl.audit_lines()
+        if nl.stop_daemon() != 0:  # a clean exit: every listener and connection closed (sanitizer builds too)
+            fail("netleashd did not exit cleanly on SIGTERM")
         if name == "accept_blocking":
             if not any(a["op"] == "accept" and a["verdict"] == "deny" and a.get("src", "").startswith("127.0.0.2:")
                        for a in audit):
