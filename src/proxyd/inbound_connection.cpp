@@ -1,6 +1,5 @@
 #include "inbound_connection.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -84,13 +83,13 @@ bool inbound_connection_start(Daemon* d, AcceptQueue* queue, int tcp_fd, const w
                               const wire::Address& real) {
   int pair[2];
   // The app's end stays blocking: O_NONBLOCK would travel with it (it is
-  // the open file's), and accept4 decides that for the app.
+  // the open file's), and accept4 decides that for the app. Ours is made
+  // non-blocking by uv_pipe_open.
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     close(tcp_fd);
     d->limits.release(queue->who.app);
     return false;
   }
-  fcntl(pair[0], F_SETFL, O_NONBLOCK);
   apply_options(tcp_fd, queue->options);
   const int delivered = accept_queue_deliver(queue, peer, pair[1]);
   close(pair[1]);  // the app holds it now, or nobody does
