@@ -1,8 +1,9 @@
 /* Helpers for the inbound test programs (one process per test). The runner
- * (run_inbound_test.py) starts a daemon with an inbound rule for the app and
- * tells the program, through the environment, its virtual port
- * (NLT_LISTEN_PORT) and where to write the real port it learns from the
- * runner (the runner reads the audit line and answers on stdin). */
+ * (run_inbound_test.py) starts a daemon with inbound rules for the app, gives
+ * the program its virtual ports in the environment (NLT_LISTEN_PORT,
+ * NLT_LISTEN_PORT6) and plays the clients on request: the program writes
+ * commands on stdout and reads the answers (the real port, read from the
+ * `listen` audit line, and so on) on stdin. */
 #pragma once
 
 #include <arpa/inet.h>
