@@ -25,6 +25,8 @@ else
   git -C "$top" archive --format=tar HEAD | tar -x -C "$src"
 fi
 cp -a "$src/packaging/debian" "$src/debian"
+# Tests find the project's shared data (Noise test vectors) beside the tree.
+[ -d "$top/../shared" ] && ln -s "$(realpath "$top/../shared")" "$tmp/shared"
 
 (cd "$src" && dpkg-buildpackage -b -us -uc)
 

@@ -6,11 +6,14 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config g++ clang lld mold libclang-rt-14-dev
-  liblief-dev libuv1-dev libsodium-dev nlohmann-json3-dev catch2 libc-ares-dev
+  liblief-dev libuv1-dev libsodium-dev nlohmann-json3-dev catch2 libc-ares-dev libsystemd-dev
+  # Debian packaging and unit checks
+  debhelper dpkg-dev systemd lintian
   # ELF tooling the patcher tests compare against
   binutils elfutils patchelf file libcap2-bin
   # real programs the integration tests patch and run
   python3 python3-dissononce python3-jsonschema curl wget netcat-openbsd nodejs socat strace dnsutils dnsmasq-base iproute2
+  nginx-light redis-server tcpdump
 )
 
 missing=()
@@ -23,4 +26,12 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 echo "install-deps: installing ${missing[*]}" >&2
 $sudo apt-get update -qq
+# Servers the tests start themselves (nginx, redis) must not be started by their
+# packages: a policy-rc.d that says "no" for the length of the install.
+policy_rc=/usr/sbin/policy-rc.d
+if [ ! -e $policy_rc ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy_rc >/dev/null
+  $sudo chmod 755 $policy_rc
+  trap '$sudo rm -f $policy_rc' EXIT
+fi
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

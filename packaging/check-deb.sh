@@ -1,0 +1,35 @@
+#!/bin/sh
+# Checks the packages built by build-deb.sh: each installs what it must, and
+# lintian reports no error.  usage: packaging/check-deb.sh DEBDIR
+set -eu
+[ $# -eq 1 ] || { echo "usage: $0 DEBDIR" >&2; exit 2; }
+dir=$1
+status=0
+
+require() {  # require PACKAGE PATH...
+  deb=$(ls "$dir"/"$1"_*.deb)
+  listing=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\.||')
+  shift
+  for path in "$@"; do
+    if ! printf '%s\n' "$listing" | grep -qx "$path"; then
+      echo "check-deb: $(basename "$deb") lacks $path" >&2
+      status=1
+    fi
+  done
+}
+
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+require netleash /usr/sbin/netleashd /usr/bin/netleash-patch /usr/bin/netleash-run \
+  /lib/systemd/system/netleashd.service /lib/systemd/system/netleashd.socket \
+  /usr/lib/tmpfiles.d/netleash.conf /etc/netleash/netleashd.json /etc/netleash/apps.d/example.json \
+  /usr/share/netleash/netleash.schema.json /usr/share/netleash/systemd/netleash-enforced.conf \
+  /usr/share/man/man1/netleash-patch.1.gz /usr/share/man/man1/netleash-run.1.gz \
+  /usr/share/man/man5/netleash.json.5.gz /usr/share/man/man8/netleashd.8.gz
+require libnetleash1 "/usr/lib/$multiarch/libnetleash.so.1"
+
+if ! lintian --fail-on error "$dir"/*.changes; then
+  echo "check-deb: lintian reports errors" >&2
+  status=1
+fi
+[ $status -eq 0 ] && echo "check-deb: packages complete, lintian clean"
+exit $status
