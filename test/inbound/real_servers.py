@@ -104,6 +104,7 @@ error_log {work}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
   access_log off;
+  sendfile on;  # as Debian's default nginx.conf: the file goes out by sendfile(2) on the unix socket
   client_body_temp_path {work}/body;
   proxy_temp_path {work}/proxy;
   fastcgi_temp_path {work}/fastcgi;
@@ -140,6 +141,13 @@ def test_nginx(nl, vport, work):
             data += chunk
         if data.count(b"HTTP/1.1 200 OK") != 3:
             fail(f"keep-alive: {data[:300]!r}")
+    big = os.urandom(4 << 20)
+    with open(os.path.join(work, "www", "big.bin"), "wb") as f:
+        f.write(big)
+    for close in (True, False):
+        status, body = http_get(port, "/big.bin", close)
+        if status != 200 or body != big:
+            fail(f"nginx sent {len(body)} bytes of big.bin, not the 4 MiB written")
     check_virtual_port_unused(vport)
     check_denied_tcp(nl, port)
     stop(proc, signal.SIGQUIT)  # graceful: the master reaps its workers
