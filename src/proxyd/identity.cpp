@@ -88,7 +88,8 @@ PeerIdentity identify_peer(int fd, IdentityCache* cache) {
   }
   const Fd pidfd(peer_pidfd(fd, cred.pid));
   if (pidfd.get() < 0) {
-    identity.failure = "process exited before it could be identified";
+    identity.failure = errno == ESRCH ? "process exited before it could be identified"
+                                      : std::string("pidfd: ") + std::strerror(errno);
     return identity;
   }
   const std::string exe_path = "/proc/" + std::to_string(cred.pid) + "/exe";

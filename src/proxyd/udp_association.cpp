@@ -33,6 +33,7 @@ struct UdpAssociation final : Tracked {
   wire::Address default_peer;  // family 0: none
   int open_handles = 0;
   bool closing = false;
+  bool dual_stack = false;  // the real socket is AF_INET6 and takes IPv4 peers as v4-mapped
   uint64_t started_ms;
   uint64_t last_activity_ms;
   uint64_t bytes_sent = 0;
@@ -106,17 +107,11 @@ void remember_peer(UdpAssociation* a, const std::string& key) {
   a->peer_order.push_back(key);
 }
 
-// The real socket is dual-stack when it can be: IPv4 peers are then written
-// as v4-mapped IPv6 addresses.
-void to_socket_address(const uv_udp_t* udp, const wire::Address& peer, sockaddr_storage* out) {
+// IPv4 peers are written as v4-mapped IPv6 addresses on a dual-stack socket.
+void to_socket_address(bool dual_stack, const wire::Address& peer, sockaddr_storage* out) {
   socklen_t length = 0;
-  int fd = -1;
-  sockaddr_storage bound{};
-  socklen_t bound_length = sizeof bound;
-  uv_fileno(reinterpret_cast<const uv_handle_t*>(udp), &fd);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_length);
   to_sockaddr(peer, out, &length);
-  if (bound.ss_family != AF_INET6 || peer.family != AF_INET) return;
+  if (!dual_stack || peer.family != AF_INET) return;
   sockaddr_in6 mapped{};
   mapped.sin6_family = AF_INET6;
   mapped.sin6_port = peer.port;
@@ -143,7 +138,7 @@ void send_upstream(UdpAssociation* a, const wire::Address& destination, size_t s
     remember_peer(a, key);
   }
   sockaddr_storage address{};
-  to_socket_address(&a->udp, destination, &address);
+  to_socket_address(a->dual_stack, destination, &address);
   uv_buf_t buf = uv_buf_init(g_from_app + kHeader, static_cast<unsigned>(size - kHeader));
   if (uv_udp_try_send(&a->udp, &buf, 1, reinterpret_cast<const sockaddr*>(&address)) >= 0)
     a->bytes_sent += size - kHeader;
@@ -194,10 +189,16 @@ void on_idle_check(uv_timer_t* timer) {
 }
 
 // A dual-stack socket if the host has IPv6, else IPv4 only.
-int open_udp(uv_loop_t* loop, uv_udp_t* udp) {
+int open_udp(uv_loop_t* loop, uv_udp_t* udp, bool* dual_stack) {
   sockaddr_in6 any6{};
   any6.sin6_family = AF_INET6;
   if (uv_udp_init_ex(loop, udp, AF_INET6) == 0) {
+    *dual_stack = true;
+    // Explicitly, whatever net.ipv6.bindv6only says.
+    int fd = -1;
+    const int off = 0;
+    uv_fileno(reinterpret_cast<const uv_handle_t*>(udp), &fd);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
     return uv_udp_bind(udp, reinterpret_cast<const sockaddr*>(&any6), 0);  // the caller closes it on error
   }
   sockaddr_in any4{};
@@ -247,7 +248,7 @@ void udp_association_start(Daemon* d, int fd, PeerIdentity who, const wire::Requ
   if (default_peer.family != 0) remember_peer(a, peer_key(default_peer));
   uv_poll_init_socket(d->loop, &a->app_poll, fd);
   uv_timer_init(d->loop, &a->idle);
-  const int status = open_udp(d->loop, &a->udp);
+  const int status = open_udp(d->loop, &a->udp, &a->dual_stack);
   a->app_poll.data = a->udp.data = a->idle.data = a;
   a->open_handles = 3;
   if (status != 0) {

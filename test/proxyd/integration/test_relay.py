@@ -36,8 +36,10 @@ print(json.dumps({'v': v, 'r': r, 'ok': bytes(got) == data, 'n': len(got)}))
 
 
 def connect_errors(env):
-    port = env.tcp_echo_server()
-    env.closers[-1]()  # closed: nobody listens on that port any more
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # bound, never listened, closed: nobody listens on that port
     d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.0/8", "ports": ALL_PORTS}])})
     d.start()
     out = env.run_client("demo", """
