@@ -55,6 +55,8 @@ std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms) {
   if (!event.src.empty()) line["src"] = event.src;
   if (!event.listen.empty()) line["listen"] = event.listen;
   if (!event.host.empty()) line["host"] = event.host;
+  if (!event.via.empty()) line["via"] = event.via;
+  if (!event.peer.empty()) line["peer"] = event.peer;
   line["verdict"] = event.allow ? "allow" : "deny";
   line["rule"] = event.rule ? Json(*event.rule) : Json(nullptr);
   line["reason"] = event.reason;
@@ -72,6 +74,9 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms) {
   if (!event.src.empty()) line["src"] = event.src;
   if (!event.listen.empty()) line["listen"] = event.listen;
   line["protocol"] = event.protocol;
+  if (!event.via.empty()) line["via"] = event.via;
+  if (!event.peer.empty()) line["peer"] = event.peer;
+  if (!event.error.empty()) line["error"] = event.error;
   line["bytes_sent"] = event.bytes_sent;
   line["bytes_received"] = event.bytes_received;
   line["duration_ms"] = event.duration_ms;

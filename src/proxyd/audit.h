@@ -23,6 +23,8 @@ struct AuditEvent {
   std::string src;            // inbound: the peer; empty when not applicable
   std::string listen;         // inbound: the virtual address the app listens on
   std::string host;           // name the address was resolved from, or the name asked for
+  std::string via;            // tunnelled: the peer daemon that connects (dialling host)
+  std::string peer;           // tunnelled: the peer daemon that asked (accepting host)
   bool allow = false;
   std::optional<size_t> rule; // index of the matching rule in the app's policy
   std::string reason;
@@ -36,6 +38,9 @@ struct CloseEvent {
   std::string src;     // inbound: the peer
   std::string listen;  // inbound: the virtual address the app listens on
   const char* protocol = "tcp";
+  std::string via;     // tunnelled: as in AuditEvent
+  std::string peer;
+  std::string error;   // tunnelled: why the connection ended abnormally; empty when clean
   uint64_t bytes_sent = 0;      // app -> destination
   uint64_t bytes_received = 0;  // destination -> app
   uint64_t duration_ms = 0;

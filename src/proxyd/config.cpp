@@ -84,7 +84,7 @@ void read_config(const Json& root, Config* config) {
                       {"max_connections", "max_connections_per_app", "max_pending",
                        "request_timeout_ms", "connect_timeout_ms", "high_water", "low_water",
                        "udp_max_peers", "udp_idle_timeout_ms", "resolver", "key",
-                       "tunnel_listen", "peers", "tunnel_ingress"});
+                       "tunnel_listen", "peers", "tunnel_ingress", "tunnel_handshake_timeout_ms"});
   read_number(root, "max_connections", &config->max_connections, size_t{1});
   read_number(root, "max_connections_per_app", &config->max_connections_per_app, size_t{1});
   read_number(root, "max_pending", &config->max_pending, size_t{1});
@@ -114,6 +114,8 @@ bool parse_config(const std::string& path, const std::string& text, Config* conf
   try {
     Config parsed;
     read_config(root, &parsed);
+    // The tunnel keys are read with positions (FILE:LINE:COL): tunnel_config.cpp.
+    if (!parse_tunnel_config(path, text, &parsed.tunnel, error)) return false;
     *config = parsed;
     return true;
   } catch (const ConfigError& e) {

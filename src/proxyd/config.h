@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tunnel_config.h"
+
 namespace netleash::proxyd {
 
 struct ResolverConfig {
@@ -32,6 +34,7 @@ struct Config {
   size_t udp_max_peers = 256;             // remembered destinations per association
   uint32_t udp_idle_timeout_ms = 300000;  // association closed after this long without traffic
   ResolverConfig resolver;
+  TunnelConfig tunnel;  // encrypted links: tunnel_config.h
 };
 
 // Parses `text` (the contents of `path`). On error returns false and sets

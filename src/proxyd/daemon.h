@@ -20,6 +20,7 @@ class Resolver;
 struct Listener;
 struct PendingQueue;
 struct Signals;
+struct TunnelLinks;
 
 // Every accepted connection past its handshake links itself here, so that
 // SIGTERM can end them all and the loop can finish.
@@ -49,6 +50,7 @@ struct Daemon {
   Listener* seqpacket_listener = nullptr;
   PendingQueue* pending = nullptr;
   Signals* signals = nullptr;
+  TunnelLinks* tunnel = nullptr;  // encrypted links; nullptr without a "key"
   uv_timer_t expiry{};  // drops expired resolutions of idle apps
   Tracked* active = nullptr;  // head of the list of live connections
   size_t active_count = 0;

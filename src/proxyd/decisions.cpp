@@ -81,6 +81,7 @@ void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
   event.pid = who.pid;
   event.dst = format_endpoint(destination);
   event.host = decision.host;
+  event.via = decision.via;
   event.allow = decision.allow;
   event.rule = decision.rule;
   event.reason = decision.reason;

@@ -8,12 +8,14 @@
 
 #include "policy/policy.h"
 #include "service.h"
+#include "tunnel_links.h"
 
 namespace {
 
 constexpr const char* kUsage =
     "usage: netleashd --socket PATH --policy-dir DIR [--audit-log FILE|-] [--config FILE]\n"
     "       netleashd --check --policy-dir DIR\n"
+    "       netleashd --genkey FILE\n"
     "       netleashd --help | --version\n"
     "\n"
     "  --socket PATH      listen on PATH (TCP) and PATH.dgram (UDP, resolution)\n"
@@ -21,6 +23,8 @@ constexpr const char* kUsage =
     "  --audit-log FILE   audit log, one JSON object per line (default -: stdout)\n"
     "  --config FILE      daemon configuration (limits, timeouts, resolver)\n"
     "  --check            validate every policy file and exit\n"
+    "  --genkey FILE      write a new private key (mode 0600) for encrypted links to FILE\n"
+    "                     and print its public key\n"
     "\n"
     "SIGHUP reloads the policies; SIGTERM stops the daemon.\n";
 
@@ -51,19 +55,21 @@ void raise_fd_limit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  enum { kSocket = 1, kPolicyDir, kAuditLog, kConfig, kCheck, kHelp, kVersion };
+  enum { kSocket = 1, kPolicyDir, kAuditLog, kConfig, kCheck, kGenkey, kHelp, kVersion };
   static const option kOptions[] = {
       {"socket", required_argument, nullptr, kSocket},
       {"policy-dir", required_argument, nullptr, kPolicyDir},
       {"audit-log", required_argument, nullptr, kAuditLog},
       {"config", required_argument, nullptr, kConfig},
       {"check", no_argument, nullptr, kCheck},
+      {"genkey", required_argument, nullptr, kGenkey},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
   };
   netleash::proxyd::Options options;
   bool check = false;
+  const char* genkey = nullptr;
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, "", kOptions, nullptr)) != -1;) {
     switch (c) {
@@ -72,12 +78,14 @@ int main(int argc, char** argv) {
       case kAuditLog: options.audit_log = optarg; break;
       case kConfig: options.config_file = optarg; break;
       case kCheck: check = true; break;
+      case kGenkey: genkey = optarg; break;
       case kHelp: std::fputs(kUsage, stdout); return 0;
       case kVersion: std::printf("netleashd %s\n", NETLEASH_VERSION); return 0;
       default: return usage_error("unknown option or missing argument");
     }
   }
   if (optind < argc) return usage_error("unexpected argument");
+  if (genkey != nullptr) return netleash::proxyd::tunnel_genkey(genkey);
   if (options.policy_dir.empty()) return usage_error("--policy-dir is required");
   if (check) return check_policies(options.policy_dir);
   if (options.socket_path.empty()) return usage_error("--socket is required");

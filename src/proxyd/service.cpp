@@ -7,6 +7,7 @@
 #include "pending.h"
 #include "resolver.h"
 #include "signals.h"
+#include "tunnel_links.h"
 
 namespace netleash::proxyd {
 namespace {
@@ -29,6 +30,7 @@ void close_all(Daemon& d) {
   for (Tracked* t = d.active; t != nullptr; t = t->next) t->stop();
   if (d.resolver != nullptr) d.resolver->close();
   d.resolver = nullptr;
+  tunnel_links_stop(d);
   if (d.signals != nullptr) signals_close(d.signals);
   d.signals = nullptr;
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&d.expiry)))
@@ -41,6 +43,7 @@ bool start(Daemon& d, const Options& options, std::string* error) {
   uv_timer_start(&d.expiry, on_expiry, kExpiryPeriodMs, kExpiryPeriodMs);
   d.resolver = Resolver::create(d.loop, d.config.resolver, error);
   if (d.resolver == nullptr) return false;
+  if (!tunnel_links_start(d, error)) return false;
   d.pending = pending_queue_create(&d);
   d.stream_listener = listener_open(&d, options.socket_path, Channel::kStream, error);
   if (d.stream_listener == nullptr) return false;

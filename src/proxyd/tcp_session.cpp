@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "decisions.h"
 #include "relay.h"
+#include "tunnel_dialer.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -203,14 +204,11 @@ int connect_errno(int uv_status, bool timed_out) {
 void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request) {
   const wire::Address destination = normalize_address(request.addr);
   policy::Decision decision = decide_outbound(*d, who, destination, policy::Protocol::kTcp);
+  if (decision.allow && !decision.via.empty())
+    return tunnel_dial_start(d, fd, std::move(who), request, std::move(decision));
   std::string limit_reason;
   int verdict = decision.allow ? 0 : EACCES;
-  if (decision.allow && !decision.via.empty()) {
-    decision.allow = false;
-    decision.reason = "rule " + std::to_string(*decision.rule) + " tunnels via \"" +
-                      decision.via + "\", and this daemon has no tunnel support";
-    verdict = ENETUNREACH;
-  } else if (decision.allow && !d->limits.acquire(who.app, &limit_reason)) {
+  if (decision.allow && !d->limits.acquire(who.app, &limit_reason)) {
     decision.allow = false;
     decision.reason = limit_reason;
     verdict = ENOBUFS;

@@ -1,0 +1,144 @@
+#include "tunnel_relay.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "record.h"
+
+namespace netleash::proxyd {
+namespace {
+
+// Reads of the plain side become one data record each: reading at most one
+// record's worth keeps 64 KiB reads from turning into a full and a tiny record.
+char g_plain_buffer[tunnel::kMaxRecordData];
+
+struct PlainWrite {
+  uv_write_t req;
+  TunnelRelay* relay;
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+};
+
+TunnelRelay* relay_of(uv_handle_t* handle) { return static_cast<TunnelRelay*>(handle->data); }
+
+void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  *buf = uv_buf_init(g_plain_buffer, sizeof g_plain_buffer);
+}
+
+void on_plain_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  relay_of(reinterpret_cast<uv_handle_t*>(stream))->plain_read(nread, buf->base);
+}
+
+void on_plain_write(uv_write_t* req, int status) {
+  auto* write = reinterpret_cast<PlainWrite*>(req);
+  TunnelRelay* relay = write->relay;
+  std::free(write);
+  relay->plain_written(status);
+}
+
+void on_plain_shutdown(uv_shutdown_t* req, int /*status*/) {
+  // ENOTCONN (the plain peer is gone) ends that direction just the same.
+  static_cast<TunnelRelay*>(req->data)->plain_shut();
+}
+
+}  // namespace
+
+TunnelRelay::TunnelRelay(uv_stream_t* plain, TunnelLink* link, Watermarks marks, uint64_t discard,
+                         EndCallback on_end, void* owner)
+    : plain_(plain), link_(link), marks_(marks), discard_(discard), on_end_(on_end), owner_(owner) {}
+
+void TunnelRelay::start(tunnel::ByteView early) {
+  plain_->data = this;
+  link_->events = this;
+  link_->marks = marks_;
+  if (!early.empty()) link_data(early);
+  if (ended_) return;
+  uv_read_start(plain_, on_alloc, on_plain_read);
+  if (link_->connection->peer_closed()) link_peer_closed();
+}
+
+void TunnelRelay::end(const std::string& error) {
+  if (ended_) return;
+  ended_ = true;
+  on_end_(this, error);
+}
+
+void TunnelRelay::check_done() {
+  if (plain_shut_ && link_done_) end("");
+}
+
+void TunnelRelay::plain_read(ssize_t nread, const char* data) {
+  if (ended_ || nread == 0) return;
+  if (nread == UV_EOF) {
+    plain_eof_ = true;
+    uv_read_stop(plain_);
+    link_send_close(link_);
+    return;
+  }
+  if (nread < 0) return end(std::string("plain side: ") + uv_strerror(static_cast<int>(nread)));
+  auto length = static_cast<size_t>(nread);
+  const size_t dropped = length < discard_ ? length : static_cast<size_t>(discard_);
+  discard_ -= dropped;
+  length -= dropped;
+  if (length == 0) return;
+  bytes_to_link_ += length;
+  link_send(link_, tunnel::ByteView(reinterpret_cast<const uint8_t*>(data + dropped), length));
+  if (!ended_ && marks_.should_pause(link_queued(link_))) {
+    plain_paused_ = true;
+    uv_read_stop(plain_);
+  }
+}
+
+void TunnelRelay::link_drained() {
+  if (!plain_paused_ || plain_eof_ || ended_) return;
+  plain_paused_ = false;
+  uv_read_start(plain_, on_alloc, on_plain_read);
+}
+
+void TunnelRelay::link_data(tunnel::ByteView data) {
+  bytes_from_link_ += data.size();
+  size_t written = 0;
+  if (plain_->write_queue_size == 0) {
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
+                               static_cast<unsigned>(data.size()));
+    const int n = uv_try_write(plain_, &buf, 1);
+    if (n < 0 && n != UV_EAGAIN) return end(std::string("plain side: ") + uv_strerror(n));
+    written = n > 0 ? static_cast<size_t>(n) : 0;
+  }
+  if (written == data.size()) return;
+  const size_t rest = data.size() - written;
+  auto* write = static_cast<PlainWrite*>(std::malloc(sizeof(PlainWrite) + rest));
+  if (write == nullptr) return end("out of memory");
+  write->relay = this;
+  std::memcpy(write->data(), data.data() + written, rest);
+  uv_buf_t buf = uv_buf_init(write->data(), static_cast<unsigned>(rest));
+  if (const int status = uv_write(&write->req, plain_, &buf, 1, on_plain_write); status < 0) {
+    std::free(write);
+    return end(std::string("plain side: ") + uv_strerror(status));
+  }
+  if (marks_.should_pause(plain_->write_queue_size)) link_pause(link_);
+}
+
+void TunnelRelay::plain_written(int status) {
+  if (ended_) return;  // cancelled by the close
+  if (status < 0) return end(std::string("plain side: ") + uv_strerror(status));
+  if (link_->paused && marks_.should_resume(plain_->write_queue_size)) link_resume(link_);
+}
+
+void TunnelRelay::link_peer_closed() {
+  if (ended_ || plain_shutdown_.data != nullptr) return;
+  plain_shutdown_.data = this;
+  if (uv_shutdown(&plain_shutdown_, plain_, on_plain_shutdown) < 0) plain_shut();
+}
+
+void TunnelRelay::plain_shut() {
+  if (ended_) return;
+  plain_shut_ = true;
+  check_done();
+}
+
+void TunnelRelay::link_finished() {
+  link_done_ = true;
+  check_done();
+}
+
+}  // namespace netleash::proxyd
