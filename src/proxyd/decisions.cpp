@@ -53,7 +53,14 @@ policy::Decision decide_outbound(Daemon& d, const PeerIdentity& who,
   if (!endpoint) return refuse("not an IP destination");
   const std::vector<std::string> names =
       d.resolutions.names(who.app, endpoint->address, now_seconds(d));
-  return policy::match_outbound(*app, *endpoint, protocol, names);
+  decision = policy::match_outbound(*app, *endpoint, protocol, names);
+  // Tunnels carry TCP only: a UDP datagram a "via" rule allows must not go out directly.
+  if (decision.allow && !decision.via.empty() && protocol == policy::Protocol::kUdp) {
+    decision.allow = false;
+    decision.reason = "rule " + std::to_string(*decision.rule) + " tunnels via \"" + decision.via +
+                      "\", and tunnels carry TCP only";
+  }
+  return decision;
 }
 
 policy::Decision decide_resolve(Daemon& d, const PeerIdentity& who, const std::string& name) {

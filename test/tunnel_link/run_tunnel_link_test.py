@@ -58,6 +58,7 @@ def setup(lab):
     lab.a.write_policy("demo", {"outbound": [
         {"cidr": "127.0.0.1", "ports": [PORT, CLOSED_PORT, REFUSED_PORT], "via": "hostb"},
         {"cidr": "127.0.0.1", "ports": [9999], "via": "nosuchpeer"},
+        {"cidr": "127.0.0.1", "ports": [5353], "protocol": "udp", "via": "hostb"},
     ]})
     lab.b.start()
     lab.a.start()
@@ -120,12 +121,18 @@ def test_end_to_end(lab):
              "    try:\n"
              "        socket.create_connection(('127.0.0.1', port), timeout=20).close(); print(0)\n"
              "    except OSError as e:\n"
-             "        print(e.errno)\n")
+             "        print(e.errno)\n"
+             "try:\n"
+             "    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 5353))\n"
+             "    print(0)\n"
+             "except OSError as e:\n"
+             "    print(e.errno)\n")
     out = subprocess.run(lab.a.exec_cmd([py, "-c", probe, str(REFUSED_PORT), str(CLOSED_PORT),
                                          "9999", str(PORT)]),
                          env=lab.a.env(), capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == [str(errno.EACCES), str(errno.ECONNREFUSED),
-                                  str(errno.ENETUNREACH), "0"], out
+                                  str(errno.ENETUNREACH), "0",
+                                  str(errno.EACCES)], out  # UDP is never tunnelled, nor sent directly
 
     wait_for(lambda: len([l for l in lab.b.audit_lines() if l["op"] == "close"]) >= 25,
              what="B's close lines")
