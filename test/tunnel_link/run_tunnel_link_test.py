@@ -9,6 +9,7 @@ usage: run_tunnel_link_test.py SCENARIO
   refusals     unknown key, replayed first message (bytes from the capture,
                resent raw), tampered record: all refused and audited
   restart      restarting either daemon lets new connections recover
+  key_file     --genkey mode 0600, no overwrite; a key others can read stops the daemon
   interop      python3-dissononce drives netleashd's tunnel listener
 Skips (77) when network namespaces cannot be created.
 """
@@ -205,9 +206,26 @@ def test_interop(lab):
                for l in b_lines), b_lines
 
 
+def test_key_file(lab):
+    """--genkey writes mode 0600 and will not overwrite; a readable key stops the daemon."""
+    assert os.stat(lab.b.key).st_mode & 0o777 == 0o600
+    again = subprocess.run([lab.netleashd, "--genkey", lab.b.key], capture_output=True, text=True)
+    assert again.returncode != 0 and "already exists" in again.stderr, again
+    lab.link_configs(PORT)
+    os.chmod(lab.b.key, 0o640)
+    try:
+        lab.b.start()
+    except RuntimeError as error:
+        assert "gives group or others access to a private key" in str(error), error
+    else:
+        raise AssertionError("netleashd started with a key file others can read")
+    assert lab.b.daemon.returncode == 1
+
+
 def main():
     scenarios = {"end_to_end": test_end_to_end, "refusals": test_refusals,
-                 "restart": test_restart, "interop": test_interop}
+                 "restart": test_restart, "interop": test_interop,
+                 "key_file": test_key_file}
     if len(sys.argv) != 2 or sys.argv[1] not in scenarios:
         sys.exit(__doc__)
     with Lab() as lab:
