@@ -23,6 +23,9 @@ struct TunnelLinks {
   tunnel::TimestampSource clock;
   uv_tcp_t listener{};
   bool listening = false;
+  // Accepted tunnels still in their handshake, bounded by max_pending like
+  // the Unix socket's pending connections: unauthenticated peers cost little.
+  size_t handshaking = 0;
 
   explicit TunnelLinks(tunnel::ReorderWindow window) : guard(window) {}
 };

@@ -39,6 +39,13 @@ struct Responder final : Tracked, LinkEvents {
 
   explicit Responder(Daemon* daemon) : d(daemon), started_ms(uv_now(daemon->loop)) {}
 
+  // Leaves the handshake phase: one slot of TunnelLinks::handshaking less.
+  void set_state(State to) {
+    if (state == State::kHandshake && to != State::kHandshake && d->tunnel != nullptr)
+      --d->tunnel->handshaking;
+    state = to;
+  }
+
   void stop() override { finish("daemon stopping"); }
   void finish(const std::string& error);
   void refuse(int error);
@@ -83,7 +90,7 @@ void close_handle(uv_handle_t* handle, Responder* r) {
 void Responder::finish(const std::string& error) {
   if (state == State::kClosing) return;
   const bool broken = !error.empty() && state == State::kRelaying;
-  state = State::kClosing;
+  set_state(State::kClosing);
   end_error = error;
   close_handle(reinterpret_cast<uv_handle_t*>(&timer), this);
   link.socket.data = this;
@@ -113,7 +120,7 @@ void on_timeout(uv_timer_t* timer) {
 
 // The connect failed or was refused: the result says why, then both close.
 void Responder::refuse(int error) {
-  state = State::kRefusing;
+  set_state(State::kRefusing);
   link_resume(&link);
   link_send(&link, encode_link_result(error));
   link_send_close(&link);
@@ -126,7 +133,7 @@ void on_upstream_connect(uv_connect_t* req, int status) {
   uv_timer_stop(&r->timer);
   link_send(&r->link, encode_link_result(0));
   if (r->state == State::kClosing) return;
-  r->state = State::kRelaying;
+  r->set_state(State::kRelaying);
   Watermarks marks{r->d->config.high_water, r->d->config.low_water};
   r->relay.emplace(reinterpret_cast<uv_stream_t*>(&r->upstream), &r->link, marks, 0,
                    [](TunnelRelay* relay, const std::string& error) {
@@ -148,7 +155,7 @@ void start_upstream(Responder* r) {
   r->upstream.data = r;
   uv_tcp_nodelay(&r->upstream, 1);
   r->connect_req.data = r;
-  r->state = State::kConnecting;
+  r->set_state(State::kConnecting);
   link_pause(&r->link);  // early data waits in the kernel until the relay runs
   const int status = uv_tcp_connect(&r->connect_req, &r->upstream,
                                     reinterpret_cast<const sockaddr*>(&address), on_upstream_connect);
@@ -202,16 +209,19 @@ void Responder::link_failed(const std::string& reason) {
 void tunnel_responder_accept(Daemon* d, uv_stream_t* server) {
   if (d->tunnel == nullptr) return;
   auto* r = new Responder(d);
+  ++d->tunnel->handshaking;
   uv_tcp_init(d->loop, &r->link.socket);
   uv_timer_init(d->loop, &r->timer);
   r->timer.data = r;
   r->open_handles = 2;
   d->track(r);
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&r->link.socket)) != 0) {
-    r->state = State::kRelaying;  // nothing to audit
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&r->link.socket)) != 0)
     return r->finish("accept failed");
-  }
   r->src = link_peer_address(&r->link);
+  if (d->tunnel->handshaking > d->config.max_pending) {
+    audit_tunnel_refusal(*d, r->src, "", "too many tunnels in their handshake (max_pending)");
+    return r->finish("too many handshakes");
+  }
   r->link.connection.emplace(tunnel::TunnelConnection::responder(d->tunnel->key, d->tunnel->guard));
   r->link.events = r;
   r->link.marks = Watermarks{d->config.high_water, d->config.low_water};
