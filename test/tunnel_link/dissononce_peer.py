@@ -5,6 +5,7 @@ talking to a real netleashd tunnel listener over TCP.
   unknown-key HOST:PORT STRANGER_KEYFILE RESPONDER_PUB   handshake with a key B does not know
   replay HOST:PORT FRAME_HEX                              resend a captured first message raw
   tamper HOST:PORT KEYFILE RESPONDER_PUB                  handshake, then a record with a flipped bit
+  silent HOST:PORT                                        connect and send nothing (handshake timeout)
   interop HOST:PORT KEYFILE RESPONDER_PUB PORT REFUSED   request 127.0.0.1:PORT, HTTP through it;
                                                           127.0.0.1:REFUSED must get EACCES
 The refusal modes expect the listener to close without answering. Exit 0 on success.
@@ -118,6 +119,12 @@ def mode_replay(target, frame_hex):
     expect_closed(s, "replayed first message")
 
 
+def mode_silent(target):
+    s = connect(target)
+    s.settimeout(20)  # the listener's handshake timeout is shorter
+    expect_closed(s, "silent client")
+
+
 def mode_tamper(target, keyfile, responder_public):
     s = connect(target)
     hs = handshake(s, keyfile, responder_public)
@@ -151,7 +158,7 @@ def mode_interop(target, keyfile, responder_public, port, refused_port):
 
 
 def main():
-    modes = {"unknown-key": mode_unknown_key, "replay": mode_replay, "tamper": mode_tamper,
+    modes = {"unknown-key": mode_unknown_key, "replay": mode_replay, "tamper": mode_tamper, "silent": mode_silent,
              "interop": mode_interop}
     if len(sys.argv) < 2 or sys.argv[1] not in modes:
         sys.exit(__doc__)

@@ -7,7 +7,8 @@ usage: run_tunnel_link_test.py SCENARIO
                parallel connections (racing handshakes); a refused port gives
                the app EACCES and a closed port ECONNREFUSED
   refusals     unknown key, replayed first message (bytes from the capture,
-               resent raw), tampered record: all refused and audited
+               resent raw), tampered record, a silent client (handshake
+               timeout): all refused and audited
   restart      restarting either daemon lets new connections recover
   key_file     --genkey mode 0600, no overwrite; a key others can read stops the daemon
   interop      python3-dissononce drives netleashd's tunnel listener
@@ -175,10 +176,12 @@ def test_refusals(lab):
     dissononce(lab, lab.a, "unknown-key", target, stranger, lab.b.public_key)
     dissononce(lab, lab.a, "replay", target, first[0][:110].hex())
     dissononce(lab, lab.a, "tamper", target, lab.a.key, lab.b.public_key)
+    dissononce(lab, lab.a, "silent", target)
     reasons = [l["reason"] for l in lab.b.audit_lines() if l["op"] == "tunnel"]
     assert any("not a configured peer" in r for r in reasons), reasons
     assert any("replayed" in r for r in reasons), reasons
     assert any("authentication" in r for r in reasons), reasons
+    assert any("handshake timed out" in r for r in reasons), reasons
     assert all(l["verdict"] == "deny" for l in lab.b.audit_lines() if l["op"] == "tunnel")
     assert curl(lab, exe, PORT).returncode == 0, "the daemon must still serve after refusals"
 
