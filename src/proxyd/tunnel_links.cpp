@@ -25,8 +25,7 @@ void on_tunnel_connection(uv_stream_t* server, int status) {
 
 bool open_listener(Daemon& d, TunnelLinks* links, std::string* error) {
   sockaddr_storage address{};
-  const socklen_t length = links->config->listen->to_sockaddr(&address);
-  (void)length;
+  links->config->listen->to_sockaddr(&address);
   uv_tcp_init(d.loop, &links->listener);
   links->listener.data = &d;
   links->listening = true;
