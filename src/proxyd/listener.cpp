@@ -135,13 +135,8 @@ void on_handle_closed(uv_handle_t* handle) {
   if (--listener->open_handles == 0) delete listener;
 }
 
-}  // namespace
-
-Listener* listener_open(Daemon* daemon, const std::string& path, Channel channel,
-                        std::string* error) {
-  ino_t inode = 0;
-  const int fd = bind_listener(path, socket_type(channel), &inode, error);
-  if (fd < 0) return nullptr;
+Listener* start_listening(Daemon* daemon, int fd, ino_t inode, const std::string& path,
+                          Channel channel) {
   auto* listener = new Listener{daemon, channel, path, fd, inode, {}, {}, 0};
   uv_poll_init_socket(daemon->loop, &listener->poll, fd);
   uv_timer_init(daemon->loop, &listener->backoff);
@@ -149,6 +144,21 @@ Listener* listener_open(Daemon* daemon, const std::string& path, Channel channel
   listener->open_handles = 2;
   uv_poll_start(&listener->poll, UV_READABLE, on_acceptable);
   return listener;
+}
+
+}  // namespace
+
+Listener* listener_open(Daemon* daemon, const std::string& path, Channel channel,
+                        std::string* error) {
+  ino_t inode = 0;
+  const int fd = bind_listener(path, socket_type(channel), &inode, error);
+  if (fd < 0) return nullptr;
+  return start_listening(daemon, fd, inode, path, channel);
+}
+
+// inode 0 is no real file's, so listener_close leaves systemd's file alone.
+Listener* listener_adopt(Daemon* daemon, int fd, const std::string& path, Channel channel) {
+  return start_listening(daemon, fd, 0, path, channel);
 }
 
 void listener_close(Listener* listener) {

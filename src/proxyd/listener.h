@@ -32,6 +32,10 @@ struct Listener {
 Listener* listener_open(Daemon* daemon, const std::string& path, Channel channel,
                         std::string* error);
 
+// Serves a listening socket passed by systemd (socket activation). Its file
+// belongs to netleashd.socket: listener_close never unlinks it.
+Listener* listener_adopt(Daemon* daemon, int fd, const std::string& path, Channel channel);
+
 // Stops accepting, closes the socket, unlinks the file if it is still ours.
 void listener_close(Listener* listener);
 

@@ -7,6 +7,7 @@
 #include "pending.h"
 #include "resolver.h"
 #include "signals.h"
+#include "systemd_glue.h"
 #include "tunnel_links.h"
 
 namespace netleash::proxyd {
@@ -45,11 +46,19 @@ bool start(Daemon& d, const Options& options, std::string* error) {
   if (d.resolver == nullptr) return false;
   if (!tunnel_links_start(d, error)) return false;
   d.pending = pending_queue_create(&d);
-  d.stream_listener = listener_open(&d, options.socket_path, Channel::kStream, error);
-  if (d.stream_listener == nullptr) return false;
-  d.seqpacket_listener =
-      listener_open(&d, options.socket_path + ".dgram", Channel::kSeqpacket, error);
-  if (d.seqpacket_listener == nullptr) return false;
+  systemd::ActivatedSockets activated;
+  if (!systemd::take_activated_sockets(options.socket_path, &activated, error)) return false;
+  if (activated.activated()) {
+    d.stream_listener = listener_adopt(&d, activated.stream, options.socket_path, Channel::kStream);
+    d.seqpacket_listener = listener_adopt(&d, activated.seqpacket, options.socket_path + ".dgram",
+                                          Channel::kSeqpacket);
+  } else {
+    d.stream_listener = listener_open(&d, options.socket_path, Channel::kStream, error);
+    if (d.stream_listener == nullptr) return false;
+    d.seqpacket_listener =
+        listener_open(&d, options.socket_path + ".dgram", Channel::kSeqpacket, error);
+    if (d.seqpacket_listener == nullptr) return false;
+  }
   d.signals = signals_install(&d);
   return true;
 }
@@ -102,6 +111,7 @@ int run_service(const Options& options) {
     } else {
       log_message("listening on %s and %s.dgram", options.socket_path.c_str(),
                   options.socket_path.c_str());
+      systemd::notify_ready(std::to_string(d.policies->apps().size()) + " policies loaded");
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     // Close audit lines are written from close callbacks: flush after them.

@@ -4,6 +4,7 @@
 
 #include "daemon.h"
 #include "service.h"
+#include "systemd_glue.h"
 
 namespace netleash::proxyd {
 
@@ -20,12 +21,17 @@ namespace {
 void on_hup(uv_signal_t* handle, int /*signum*/) {
   auto* signals = static_cast<Signals*>(handle->data);
   log_message("SIGHUP: reloading policies from %s", signals->daemon->policy_dir.c_str());
-  reload_policies(*signals->daemon);
+  systemd::notify_reloading();
+  const bool reloaded = reload_policies(*signals->daemon);
+  const std::string count = std::to_string(signals->daemon->policies->apps().size());
+  systemd::notify_ready(reloaded ? count + " policies loaded"
+                                 : "reload failed, keeping " + count + " policies");
 }
 
 void on_stop(uv_signal_t* handle, int signum) {
   auto* signals = static_cast<Signals*>(handle->data);
   log_message("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  systemd::notify_stopping();
   stop_service(*signals->daemon);
 }
 
