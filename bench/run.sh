@@ -9,7 +9,8 @@ build=${NETLEASH_BUILD:-$repo/build}
 
 # Debian packages the benchmarks need, as "command:package" pairs.
 missing=
-for pair in patchelf:patchelf node:nodejs /usr/bin/time:time wrk:wrk /usr/sbin/nginx:nginx-light; do
+for pair in patchelf:patchelf node:nodejs /usr/bin/time:time wrk:wrk /usr/sbin/nginx:nginx-light \
+        iperf3:iperf3 proxychains4:proxychains4 microsocks:microsocks strace:strace; do
     command -v "${pair%%:*}" >/dev/null 2>&1 || missing="$missing ${pair#*:}"
 done
 if [ -n "$missing" ]; then
