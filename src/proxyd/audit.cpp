@@ -1,5 +1,7 @@
 #include "audit.h"
 
+#include "stats.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
@@ -98,9 +100,15 @@ Audit* Audit::open(uv_loop_t* loop, const std::string& path, std::string* error)
   return new Audit(loop, fd, true);
 }
 
-void Audit::record(const AuditEvent& event) { append(format_audit_line(event, now_unix_ms())); }
+void Audit::record(const AuditEvent& event) {
+  if (stats_ != nullptr) stats_->record(event);
+  append(format_audit_line(event, now_unix_ms()));
+}
 
-void Audit::record(const CloseEvent& event) { append(format_close_line(event, now_unix_ms())); }
+void Audit::record(const CloseEvent& event) {
+  if (stats_ != nullptr) stats_->record(event);
+  append(format_close_line(event, now_unix_ms()));
+}
 
 void Audit::append(std::string line) {
   if (pending_.size() + line.size() > kMaxPending) {

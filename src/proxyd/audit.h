@@ -15,6 +15,8 @@
 
 namespace netleash::proxyd {
 
+class Stats;
+
 struct AuditEvent {
   const char* op = "";        // connect, sendto, resolve, listen, accept, close
   std::string app;            // empty: the process carries no identity record
@@ -62,6 +64,9 @@ class Audit {
   void record(const AuditEvent& event);
   void record(const CloseEvent& event);
 
+  // Every record is also counted there (the control socket's status).
+  void observe(Stats* stats) { stats_ = stats; }
+
   // Writes everything still pending, blocking if it must (used at exit), and
   // releases the retry timer; the object is deleted by its close callback.
   void close();
@@ -76,6 +81,7 @@ class Audit {
   bool owns_fd_;
   std::string pending_;
   uint64_t dropped_ = 0;
+  Stats* stats_ = nullptr;
   uv_timer_t retry_{};
 };
 

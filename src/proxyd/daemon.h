@@ -13,6 +13,7 @@
 #include "connection_limits.h"
 #include "policy/policy.h"
 #include "policy/resolution_cache.h"
+#include "stats.h"
 
 namespace netleash::proxyd {
 
@@ -20,6 +21,7 @@ class Resolver;
 struct Listener;
 struct PendingQueue;
 struct Signals;
+struct Control;
 struct TunnelLinks;
 
 // Every accepted connection past its handshake links itself here, so that
@@ -50,6 +52,9 @@ struct Daemon {
   Listener* seqpacket_listener = nullptr;
   PendingQueue* pending = nullptr;
   Signals* signals = nullptr;
+  Control* control = nullptr;  // PATH.ctl, the root-only status/reload socket
+  Stats stats;
+  uint64_t started_loop_ms = 0;  // for the uptime
   TunnelLinks* tunnel = nullptr;  // encrypted links; nullptr without a "key"
   uv_timer_t expiry{};  // drops expired resolutions of idle apps
   Tracked* active = nullptr;  // head of the list of live connections

@@ -102,6 +102,7 @@ bool inbound_connection_start(Daemon* d, AcceptQueue* queue, int tcp_fd, const w
   }
   auto* c = new InboundConnection(d, queue, peer, real);
   d->track(c);
+  d->stats.opened(c->who.app, Stats::Kind::kInboundTcp);
   uv_tcp_init(d->loop, &c->client);
   uv_pipe_init(d->loop, &c->app, 0);
   c->client.data = c->app.data = c;

@@ -1,7 +1,9 @@
 #include "service.h"
 
+#include <chrono>
 #include <cstdio>
 
+#include "control.h"
 #include "identity_record.h"
 #include "listener.h"
 #include "pending.h"
@@ -15,6 +17,12 @@ namespace {
 
 constexpr uint64_t kExpiryPeriodMs = 60 * 1000;
 
+uint64_t now_unix_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
 void on_expiry(uv_timer_t* timer) {
   auto* d = static_cast<Daemon*>(timer->data);
   d->resolutions.expire(uv_now(d->loop) / 1000);
@@ -25,6 +33,8 @@ void close_all(Daemon& d) {
   if (d.stream_listener != nullptr) listener_close(d.stream_listener);
   if (d.seqpacket_listener != nullptr) listener_close(d.seqpacket_listener);
   d.stream_listener = d.seqpacket_listener = nullptr;
+  if (d.control != nullptr) control_close(d.control);
+  d.control = nullptr;
   if (d.pending != nullptr) pending_queue_close(d.pending);
   d.pending = nullptr;
   // stop() only starts closing; the object unlinks itself from its close callback.
@@ -59,15 +69,21 @@ bool start(Daemon& d, const Options& options, std::string* error) {
         listener_open(&d, options.socket_path + ".dgram", Channel::kSeqpacket, error);
     if (d.seqpacket_listener == nullptr) return false;
   }
+  // Not socket-activated even under systemd: it is root-only and needs no
+  // early availability.
+  d.control = control_open(&d, options.socket_path + ".ctl", error);
+  if (d.control == nullptr) return false;
   d.signals = signals_install(&d);
   return true;
 }
 
 }  // namespace
 
-bool reload_policies(Daemon& d) {
+bool reload_policies(Daemon& d, std::vector<std::string>* errors_out) {
   std::vector<std::string> errors;
   auto loaded = policy::PolicySet::load_dir(d.policy_dir, &errors);
+  d.stats.reloaded(loaded.has_value(), now_unix_ms());
+  if (errors_out != nullptr) *errors_out = errors;
   if (!loaded) {
     for (const auto& line : errors) std::fprintf(stderr, "%s\n", line.c_str());
     log_message("policies in %s are invalid; keeping the %zu loaded before",
@@ -102,7 +118,9 @@ int run_service(const Options& options) {
     Daemon d(&loop, config, &elf::read_app_id);
     d.socket_path = options.socket_path;
     d.policy_dir = options.policy_dir;
+    d.started_loop_ms = uv_now(&loop);
     d.audit = Audit::open(&loop, options.audit_log, &error);
+    if (d.audit != nullptr) d.audit->observe(&d.stats);
     if (d.audit == nullptr || !reload_policies(d) || !start(d, options, &error)) {
       if (!error.empty()) std::fprintf(stderr, "netleashd: %s\n", error.c_str());
       d.stopping = true;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "daemon.h"
 
@@ -18,8 +19,9 @@ struct Options {
 int run_service(const Options& options);
 
 // Loads the policy directory into a fresh set; on failure logs every error
-// and leaves the current set in place. Returns whether the set changed.
-bool reload_policies(Daemon& daemon);
+// and leaves the current set in place. Returns whether the set changed; the
+// FILE:LINE:COL error lines also go to *errors when given (control socket).
+bool reload_policies(Daemon& daemon, std::vector<std::string>* errors = nullptr);
 
 // Closes the listeners (removing their socket files), every pending and live
 // connection and the resolver; the loop then runs out of work and returns.

@@ -116,6 +116,7 @@ void start_relay(TcpSession* s) {
     return close_session(s);
   }
   s->relayed = true;
+  s->d->stats.opened(s->who.app, Stats::Kind::kOutboundTcp);
   s->app.data = s->upstream.data = &s->relay;
   s->relay.owner = s;
   s->relay.on_end = on_relay_end;

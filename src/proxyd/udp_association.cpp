@@ -245,6 +245,7 @@ void udp_association_start(Daemon* d, int fd, PeerIdentity who, const wire::Requ
   }
   auto* a = new UdpAssociation(d, fd, std::move(who), default_peer);
   d->track(a);
+  d->stats.opened(a->who.app, Stats::Kind::kUdp);
   if (default_peer.family != 0) remember_peer(a, peer_key(default_peer));
   uv_poll_init_socket(d->loop, &a->app_poll, fd);
   uv_timer_init(d->loop, &a->idle);

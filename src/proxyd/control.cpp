@@ -1,0 +1,188 @@
+#include "control.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "daemon.h"
+#include "service.h"
+
+namespace netleash::proxyd {
+
+struct Control {
+  Daemon* daemon;
+  std::string path;
+  uv_pipe_t server{};
+};
+
+namespace {
+
+constexpr size_t kMaxRequest = 4096;
+// A client that does not finish its line in time is dropped: requests are
+// tiny, so only a stuck or hostile client is that slow.
+constexpr uint64_t kDeadlineMs = 5000;
+
+struct ControlClient {
+  Daemon* daemon = nullptr;
+  uv_pipe_t pipe{};
+  uv_timer_t deadline{};
+  uv_write_t write{};
+  std::string request;
+  std::string response;
+  int open_handles = 2;
+  bool answered = false;
+};
+
+void on_client_closed(uv_handle_t* handle) {
+  auto* c = static_cast<ControlClient*>(handle->data);
+  if (--c->open_handles == 0) delete c;
+}
+
+void close_client(ControlClient* c) {
+  for (auto* h : {reinterpret_cast<uv_handle_t*>(&c->pipe), reinterpret_cast<uv_handle_t*>(&c->deadline)})
+    if (!uv_is_closing(h)) uv_close(h, on_client_closed);
+}
+
+nlohmann::json errors_json(const std::vector<std::string>& errors) {
+  auto out = nlohmann::json::array();
+  for (const auto& e : errors) out.push_back(e);
+  return out;
+}
+
+nlohmann::json status(const Daemon& d) {
+  const uint64_t now_ms = loop_now_ms(d);
+  return {{"ok", true},
+          {"daemon",
+           {{"version", NETLEASH_VERSION},
+            {"pid", getpid()},
+            {"uptime_s", (now_ms - d.started_loop_ms) / 1000},
+            {"socket", d.socket_path},
+            {"policy_dir", d.policy_dir},
+            {"policies", d.policies->apps().size()},
+            {"connections", d.active_count},
+            {"last_reload", d.stats.last_reload_json()}}},
+          {"apps", d.stats.apps_json()}};
+}
+
+void on_written(uv_write_t* req, int /*status*/) {
+  close_client(static_cast<ControlClient*>(req->data));
+}
+
+void answer(ControlClient* c, const nlohmann::json& response) {
+  c->answered = true;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(&c->pipe));
+  c->response = response.dump() + "\n";
+  uv_buf_t buf = uv_buf_init(c->response.data(), static_cast<unsigned>(c->response.size()));
+  c->write.data = c;
+  if (uv_write(&c->write, reinterpret_cast<uv_stream_t*>(&c->pipe), &buf, 1, on_written) != 0)
+    close_client(c);
+}
+
+void on_alloc(uv_handle_t* /*handle*/, size_t /*suggested*/, uv_buf_t* buf) {
+  static char chunk[kMaxRequest];
+  *buf = uv_buf_init(chunk, sizeof chunk);
+}
+
+void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+  auto* c = static_cast<ControlClient*>(stream->data);
+  if (c->answered) return;
+  if (n < 0) {
+    close_client(c);
+    return;
+  }
+  c->request.append(buf->base, static_cast<size_t>(n));
+  const auto newline = c->request.find('\n');
+  if (newline == std::string::npos) {
+    if (c->request.size() > kMaxRequest)
+      answer(c, {{"ok", false}, {"errors", {"request longer than 4096 bytes"}}});
+    return;
+  }
+  c->request.resize(newline);
+  answer(c, control_answer(*c->daemon, c->request));
+}
+
+void on_deadline(uv_timer_t* timer) { close_client(static_cast<ControlClient*>(timer->data)); }
+
+bool peer_allowed(uv_pipe_t* pipe) {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(pipe), &fd) != 0) return false;
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+  return cred.uid == 0 || cred.uid == geteuid();
+}
+
+void on_connection(uv_stream_t* server, int status) {
+  if (status != 0) return;
+  auto* control = static_cast<Control*>(server->data);
+  auto* c = new ControlClient;
+  c->daemon = control->daemon;
+  uv_pipe_init(server->loop, &c->pipe, 0);
+  uv_timer_init(server->loop, &c->deadline);
+  c->pipe.data = c->deadline.data = c;
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->pipe)) != 0) {
+    close_client(c);
+    return;
+  }
+  if (!peer_allowed(&c->pipe)) {
+    answer(c, {{"ok", false}, {"errors", {"permission denied: the control socket is root-only"}}});
+    return;
+  }
+  uv_timer_start(&c->deadline, on_deadline, kDeadlineMs, 0);
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe), on_alloc, on_read);
+}
+
+void on_server_closed(uv_handle_t* handle) { delete static_cast<Control*>(handle->data); }
+
+}  // namespace
+
+nlohmann::json control_answer(Daemon& d, const std::string& request_line) {
+  const auto request = nlohmann::json::parse(request_line, nullptr, false);
+  if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string())
+    return {{"ok", false}, {"errors", {"expected {\"cmd\": \"status\"|\"reload\"|\"check\"}"}}};
+  const std::string cmd = request["cmd"];
+  if (cmd == "status") return status(d);
+  std::vector<std::string> errors;
+  if (cmd == "reload") {
+    const bool ok = reload_policies(d, &errors);
+    return {{"ok", ok}, {"policies", d.policies->apps().size()}, {"errors", errors_json(errors)}};
+  }
+  if (cmd == "check") {
+    const auto loaded = policy::PolicySet::load_dir(d.policy_dir, &errors);
+    return {{"ok", loaded.has_value()},
+            {"policies", loaded ? loaded->apps().size() : 0},
+            {"errors", errors_json(errors)}};
+  }
+  return {{"ok", false}, {"errors", {"unknown cmd: " + cmd}}};
+}
+
+Control* control_open(Daemon* daemon, const std::string& path, std::string* error) {
+  auto* control = new Control{daemon, path};
+  uv_pipe_init(daemon->loop, &control->server, 0);
+  control->server.data = control;
+  // The main listener already proved no other daemon owns this path prefix,
+  // so a file left here is stale.
+  ::unlink(path.c_str());
+  // Created 0600 from the start: no window where others could connect.
+  const mode_t old_umask = ::umask(0177);
+  int rc = uv_pipe_bind(&control->server, path.c_str());
+  ::umask(old_umask);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&control->server), 16, on_connection);
+  if (rc != 0) {
+    *error = path + ": " + uv_strerror(rc);
+    uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
+    return nullptr;
+  }
+  return control;
+}
+
+void control_close(Control* control) {
+  ::unlink(control->path.c_str());
+  uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
+}
+
+}  // namespace netleash::proxyd

@@ -1,0 +1,58 @@
+// Live counters for the control socket's "status": per application, the open
+// connections, bytes each way and decisions; plus the daemon's reload history.
+//
+// Decisions and closed connections are counted from the audit records (the
+// Audit forwards every record here), so the counts always agree with the
+// audit log. Opening a connection is the only thing counted at its site.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "audit.h"
+
+namespace netleash::proxyd {
+
+class Stats {
+ public:
+  enum class Kind { kOutboundTcp, kInboundTcp, kUdp };
+
+  struct ListenerEntry {
+    std::string listen;   // the virtual address the app listens on
+    std::string exposed;  // the real address it is reachable at
+  };
+
+  struct AppCounters {
+    uint64_t open_outbound_tcp = 0;
+    uint64_t open_inbound_tcp = 0;
+    uint64_t open_udp = 0;
+    uint64_t bytes_sent = 0;      // app -> peer, closed connections included
+    uint64_t bytes_received = 0;  // peer -> app
+    uint64_t allows = 0;
+    uint64_t denies = 0;
+    std::vector<ListenerEntry> listeners;
+  };
+
+  // A connection of the app started relaying; its close record ends it.
+  void opened(const std::string& app, Kind kind);
+  void record(const AuditEvent& event);
+  void record(const CloseEvent& event);
+  void reloaded(bool ok, uint64_t unix_ms);
+
+  const std::map<std::string, AppCounters>& apps() const { return apps_; }
+  // The per-app part of the status response.
+  nlohmann::json apps_json() const;
+  // {"time": RFC 3339 or null, "ok": bool or null}
+  nlohmann::json last_reload_json() const;
+
+ private:
+  std::map<std::string, AppCounters> apps_;
+  uint64_t last_reload_ms_ = 0;  // 0: never reloaded since start
+  bool last_reload_ok_ = false;
+};
+
+}  // namespace netleash::proxyd
