@@ -34,6 +34,7 @@ struct ControlClient {
   std::string request;
   std::string response;
   int open_handles = 2;
+  bool peer_allowed = false;
   bool answered = false;
 };
 
@@ -102,6 +103,10 @@ void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
     return;
   }
   c->request.resize(newline);
+  if (!c->peer_allowed) {
+    answer(c, {{"ok", false}, {"errors", {"permission denied: the control socket is root-only"}}});
+    return;
+  }
   answer(c, control_answer(*c->daemon, c->request));
 }
 
@@ -128,10 +133,9 @@ void on_connection(uv_stream_t* server, int status) {
     close_client(c);
     return;
   }
-  if (!peer_allowed(&c->pipe)) {
-    answer(c, {{"ok", false}, {"errors", {"permission denied: the control socket is root-only"}}});
-    return;
-  }
+  // A refused peer still gets its line read before the answer: closing with
+  // unread data would reset the connection and lose the explanation.
+  c->peer_allowed = peer_allowed(&c->pipe);
   uv_timer_start(&c->deadline, on_deadline, kDeadlineMs, 0);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->pipe), on_alloc, on_read);
 }
