@@ -19,11 +19,12 @@ require() {  # require PACKAGE PATH...
 }
 
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
-require netleash /usr/sbin/netleashd /usr/bin/netleash-patch /usr/bin/netleash-run \
+require netleash /usr/sbin/netleashd /usr/bin/netleash-patch /usr/bin/netleash-run /usr/bin/netleashctl \
   /lib/systemd/system/netleashd.service /lib/systemd/system/netleashd.socket \
   /usr/lib/tmpfiles.d/netleash.conf /etc/netleash/netleashd.json /etc/netleash/apps.d/example.json \
   /usr/share/netleash/netleash.schema.json /usr/share/netleash/systemd/netleash-enforced.conf \
   /usr/share/man/man1/netleash-patch.1.gz /usr/share/man/man1/netleash-run.1.gz \
+  /usr/share/man/man1/netleashctl.1.gz \
   /usr/share/man/man5/netleash.json.5.gz /usr/share/man/man8/netleashd.8.gz
 require libnetleash1 "/usr/lib/$multiarch/libnetleash.so.1"
 
