@@ -95,6 +95,9 @@ show curl -sS "http://127.0.0.1:$exposed_port/"
 show curl -sS "http://127.0.0.1:$virtual_port/"
 show curl -sS --interface 127.0.0.2 "http://127.0.0.1:$exposed_port/"
 
+step "Live status: connections, bytes and decisions per app, and the listener (netleashctl)"
+show "$bin/src/ctl/netleashctl" --socket "$work/netleashd.sock" status
+
 step "Audit log (one JSON line per decision)"
 sed 's/^/  /' "$work/audit.log"
 
