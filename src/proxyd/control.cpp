@@ -4,8 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <vector>
 
 #include "daemon.h"
@@ -152,7 +150,8 @@ nlohmann::json control_answer(Daemon& d, const std::string& request_line) {
   if (cmd == "status") return status(d);
   std::vector<std::string> errors;
   if (cmd == "reload") {
-    const bool ok = reload_policies(d, &errors);
+    log_message("control socket: reloading policies from %s", d.policy_dir.c_str());
+    const bool ok = reload_policies_announced(d, &errors);
     return {{"ok", ok}, {"policies", d.policies->apps().size()}, {"errors", errors_json(errors)}};
   }
   if (cmd == "check") {

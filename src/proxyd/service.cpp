@@ -98,6 +98,15 @@ bool reload_policies(Daemon& d, std::vector<std::string>* errors_out) {
   return true;
 }
 
+bool reload_policies_announced(Daemon& d, std::vector<std::string>* errors) {
+  systemd::notify_reloading();
+  const bool reloaded = reload_policies(d, errors);
+  const std::string count = std::to_string(d.policies->apps().size());
+  systemd::notify_ready(reloaded ? count + " policies loaded"
+                                 : "reload failed, keeping " + count + " policies");
+  return reloaded;
+}
+
 void stop_service(Daemon& d) {
   if (d.stopping) return;
   d.stopping = true;

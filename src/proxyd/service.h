@@ -23,6 +23,10 @@ int run_service(const Options& options);
 // FILE:LINE:COL error lines also go to *errors when given (control socket).
 bool reload_policies(Daemon& daemon, std::vector<std::string>* errors = nullptr);
 
+// reload_policies as asked by an operator (SIGHUP, netleashctl reload):
+// systemd hears RELOADING=1 then READY=1 with the outcome.
+bool reload_policies_announced(Daemon& daemon, std::vector<std::string>* errors = nullptr);
+
 // Closes the listeners (removing their socket files), every pending and live
 // connection and the resolver; the loop then runs out of work and returns.
 void stop_service(Daemon& daemon);

@@ -21,11 +21,7 @@ namespace {
 void on_hup(uv_signal_t* handle, int /*signum*/) {
   auto* signals = static_cast<Signals*>(handle->data);
   log_message("SIGHUP: reloading policies from %s", signals->daemon->policy_dir.c_str());
-  systemd::notify_reloading();
-  const bool reloaded = reload_policies(*signals->daemon);
-  const std::string count = std::to_string(signals->daemon->policies->apps().size());
-  systemd::notify_ready(reloaded ? count + " policies loaded"
-                                 : "reload failed, keeping " + count + " policies");
+  reload_policies_announced(*signals->daemon);
 }
 
 void on_stop(uv_signal_t* handle, int signum) {
