@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "daemon.h"
@@ -14,6 +15,7 @@ namespace netleash::proxyd {
 struct Control {
   Daemon* daemon;
   std::string path;
+  ino_t inode = 0;  // of the socket file we bound, to unlink only our own
   uv_pipe_t server{};
 };
 
@@ -95,11 +97,11 @@ void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
   }
   c->request.append(buf->base, static_cast<size_t>(n));
   const auto newline = c->request.find('\n');
-  if (newline == std::string::npos) {
-    if (c->request.size() > kMaxRequest)
-      answer(c, {{"ok", false}, {"errors", {"request longer than 4096 bytes"}}});
+  if (std::min(newline, c->request.size()) >= kMaxRequest) {
+    answer(c, {{"ok", false}, {"errors", {"request longer than 4096 bytes"}}});
     return;
   }
+  if (newline == std::string::npos) return;
   c->request.resize(newline);
   if (!c->peer_allowed) {
     answer(c, {{"ok", false}, {"errors", {"permission denied: the control socket is root-only"}}});
@@ -180,11 +182,15 @@ Control* control_open(Daemon* daemon, const std::string& path, std::string* erro
     uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
     return nullptr;
   }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) control->inode = st.st_ino;
   return control;
 }
 
 void control_close(Control* control) {
-  ::unlink(control->path.c_str());
+  struct stat st {};
+  if (::stat(control->path.c_str(), &st) == 0 && st.st_ino == control->inode)
+    ::unlink(control->path.c_str());
   uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
 }
 

@@ -35,6 +35,9 @@ void Stats::record(const CloseEvent& event) {
   AppCounters& c = apps_[event.app];
   c.bytes_sent += event.bytes_sent;
   c.bytes_received += event.bytes_received;
+  // The accepting end of a tunnel serves another host's app: its bytes
+  // count, but it was never opened here.
+  if (!event.peer.empty()) return;
   if (std::strcmp(event.protocol, "udp") == 0) {
     decrement(c.open_udp);
   } else if (event.listen.empty()) {

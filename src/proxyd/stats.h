@@ -37,7 +37,8 @@ class Stats {
     std::vector<ListenerEntry> listeners;
   };
 
-  // A connection of the app started relaying; its close record ends it.
+  // A connection of the app started (one whose end always writes a close
+  // record, which ends it here).
   void opened(const std::string& app, Kind kind);
   void record(const AuditEvent& event);
   void record(const CloseEvent& event);

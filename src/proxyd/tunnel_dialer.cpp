@@ -230,6 +230,7 @@ void tunnel_dial_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
   }
   auto* s = new Dialer(d, fd, std::move(who), peer, request);
   d->track(s);
+  d->stats.opened(s->who.app, Stats::Kind::kOutboundTcp);  // its close line is unconditional
   uv_loop_t* loop = d->loop;
   uv_tcp_init(loop, &s->link.socket);
   uv_timer_init(loop, &s->timer);

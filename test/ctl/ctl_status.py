@@ -168,6 +168,9 @@ def main():
         check_workload(nl, nl.start_tcp_echo_server())
         check_reload_and_check(nl)
         check_non_root_refused(nl)
+        nl.stop_daemon()
+        if os.path.exists(nl.socket_path + ".ctl"):
+            fail("the control socket outlived the daemon")
     print("ok")
 
 

@@ -56,6 +56,18 @@ TEST_CASE("open connections end with their close record, bytes accumulate") {
   CHECK(c.bytes_received == 60);
 }
 
+TEST_CASE("the accepting end of a tunnel adds bytes but closes nothing opened here") {
+  Stats stats;
+  stats.opened("demo", Stats::Kind::kOutboundTcp);
+  CloseEvent remote;
+  remote.app = "demo";
+  remote.peer = "other-host";
+  remote.bytes_sent = 5;
+  stats.record(remote);
+  CHECK(stats.apps().at("demo").open_outbound_tcp == 1);
+  CHECK(stats.apps().at("demo").bytes_sent == 5);
+}
+
 TEST_CASE("a listener lives from its allowed listen to its close") {
   Stats stats;
   AuditEvent listen = decision("listen", true);
