@@ -70,9 +70,14 @@ bool start(Daemon& d, const Options& options, std::string* error) {
     if (d.seqpacket_listener == nullptr) return false;
   }
   // Not socket-activated even under systemd: it is root-only and needs no
-  // early availability.
-  d.control = control_open(&d, options.socket_path + ".ctl", error);
-  if (d.control == nullptr) return false;
+  // early availability. Enforcement does not depend on it, so a daemon that
+  // cannot create it (an unprivileged user in a root-owned directory) serves
+  // without it.
+  std::string control_error;
+  d.control = control_open(&d, options.socket_path + ".ctl", &control_error);
+  if (d.control == nullptr)
+    log_message("no control socket (netleashctl will not reach this daemon): %s",
+                control_error.c_str());
   d.signals = signals_install(&d);
   return true;
 }
