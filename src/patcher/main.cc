@@ -95,6 +95,12 @@ Outcome process_file(const Options& options, const std::string& input, std::stri
     // write
     AtomicOutput out(destination);
     write_plan(in.fd, out.fd(), *plan);
+    // Read the record back as netleashd will: an output whose id it cannot find
+    // would leave the program without its policy. (The temp file is discarded.)
+    if (!output_carries_request(out.fd(), request)) {
+      report(input, "cannot patch safely: the identity record does not read back from the output");
+      return Outcome::Refused;
+    }
     out.commit(st, in.fd, cls.setuid);
     return Outcome::Changed;
   } catch (const ElfError& e) {

@@ -1,5 +1,7 @@
 #include "validate.h"
 
+#include "identity_record.h"
+
 #include <algorithm>
 
 namespace netleash::elf {
@@ -137,6 +139,13 @@ std::vector<std::string> validate(const ElfFile& input, const Plan& plan) {
   check_segments(plan, problems);
   check_dynamic(plan, problems);
   return problems;
+}
+
+bool output_carries_request(int fd, const Request& request) {
+  std::string app, error;
+  const bool found = read_app_id(fd, &app, &error);
+  if (request.op == Request::Op::Remove) return !found;
+  return found && app == request.app;
 }
 
 }  // namespace netleash::elf

@@ -17,6 +17,10 @@
 namespace netleash::elf {
 
 // Returns the problems found; empty means the plan is safe to write.
+// The written output (fd) carries the identity record the request asked for (or
+// none after a remove), read back the way netleashd reads it.
+bool output_carries_request(int fd, const Request& request);
+
 std::vector<std::string> validate(const ElfFile& input, const Plan& plan);
 
 }  // namespace netleash::elf

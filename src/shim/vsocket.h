@@ -90,10 +90,15 @@ struct VSocket {
 };
 
 // --- state helpers ---------------------------------------------------------
-inline State load_state(const VSocket* vs) { return __atomic_load_n(&vs->state, __ATOMIC_ACQUIRE); }
-inline void store_state(VSocket* vs, State s) { __atomic_store_n(&vs->state, s, __ATOMIC_RELEASE); }
+// The generic __atomic forms: clang's _n forms take only integers and pointers, not enums.
+inline State load_state(const VSocket* vs) {
+  State s;
+  __atomic_load(&vs->state, &s, __ATOMIC_ACQUIRE);
+  return s;
+}
+inline void store_state(VSocket* vs, State s) { __atomic_store(&vs->state, &s, __ATOMIC_RELEASE); }
 inline bool cas_state(VSocket* vs, State from, State to) {
-  return __atomic_compare_exchange_n(&vs->state, &from, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  return __atomic_compare_exchange(&vs->state, &from, &to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 inline bool try_lock(uint32_t* lock) {
   uint32_t expected = 0;
