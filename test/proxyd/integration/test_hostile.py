@@ -144,9 +144,14 @@ print(json.dumps([v[1], r[1], w.recv_exact(s, 4).decode()]))
         sock.send(os.urandom(500))
     except BrokenPipeError:
         pass  # already answered and closed
-    kind, error = wire.parse_reply(sock.recv(64))
-    assert kind == wire.KIND_RESULT and error == 13  # the driver has no identity
-    assert closed_by_daemon(sock)
+    try:
+        kind, error = wire.parse_reply(sock.recv(64))
+        assert kind == wire.KIND_RESULT and error == 13  # the driver has no identity
+        assert closed_by_daemon(sock)
+    except ConnectionResetError:
+        # The daemon answered and closed while our extra packet sat unread in
+        # its queue: the kernel then resets the connection, reply included.
+        pass
     assert_serves(env, d, port)
 
 
