@@ -123,8 +123,10 @@ enum RequestFlags : uint32_t {
 // socket's SO_SNDBUF and follows the Request with padding bytes so that the
 // kernel reports the fd as *not writable* until the daemon has read them. The
 // daemon reads exactly sizeof(Request), answers with a Verdict, and drains the
-// padding only after it has written the Result. So poll/epoll/select see
-// POLLOUT exactly when the upstream connect has finished, as with real TCP.
+// padding only when the upstream connect has finished (after the Result on a
+// failure). So poll/epoll/select see POLLOUT exactly then, as with real TCP.
+// On success the Result comes later, ahead of the first upstream bytes or the
+// EOF, so that the fd is never readable with nothing to read.
 
 enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3, kAccept = 4 };
 

@@ -1,7 +1,7 @@
 #include "relay.h"
 
-#include <cstdlib>
-#include <cstring>
+#include "stream_write.h"
+#include "wire_check.h"
 
 namespace netleash::proxyd {
 namespace {
@@ -11,14 +11,6 @@ constexpr size_t kReadSize = 64 * 1024;
 // One buffer for every read on the loop: libuv calls alloc, read, read_cb in
 // sequence, and read_cb is done with the bytes before it returns.
 char g_read_buffer[kReadSize];
-
-// A write request and, right behind it in the same allocation, its bytes.
-struct WriteRequest {
-  uv_write_t req;
-  RelayHalf* half;
-  Relay* relay;
-  char* data() { return reinterpret_cast<char*>(this + 1); }
-};
 
 void end(Relay* relay, const char* error) {
   if (relay->ended) return;
@@ -35,10 +27,9 @@ void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) { *buf = uv_buf_init(g_read_b
 void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
 
 void on_write(uv_write_t* req, int status) {
-  auto* write = reinterpret_cast<WriteRequest*>(req);
-  Relay* relay = write->relay;
-  RelayHalf* half = write->half;
-  std::free(write);
+  auto* half = static_cast<RelayHalf*>(req->data);
+  Relay* relay = half->relay;
+  stream_write_free(req);
   if (relay->ended) return;  // cancelled by the close
   if (status < 0) return end(relay, uv_strerror(status));
   if (half->paused && relay->marks.should_resume(half->to->write_queue_size)) {
@@ -47,28 +38,21 @@ void on_write(uv_write_t* req, int status) {
   }
 }
 
+// The success Result owed ahead of the first byte or EOF (Relay::owe_result).
+size_t take_owed_result(Relay* relay, RelayHalf* half, wire::Reply* reply) {
+  if (half != &relay->down || !relay->owe_result) return 0;
+  relay->owe_result = false;
+  *reply = make_reply(wire::ReplyKind::kResult, 0);
+  return sizeof *reply;
+}
+
 void forward(Relay* relay, RelayHalf* half, const char* data, size_t length) {
   half->bytes += length;
-  size_t written = 0;
-  if (half->to->write_queue_size == 0) {
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(data), static_cast<unsigned>(length));
-    const int n = uv_try_write(half->to, &buf, 1);
-    if (n < 0 && n != UV_EAGAIN) return end(relay, uv_strerror(n));
-    written = n > 0 ? static_cast<size_t>(n) : 0;
-  }
-  if (written == length) return;
-  const size_t rest = length - written;
-  auto* write = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + rest));
-  if (write == nullptr) return end(relay, "out of memory");
-  write->half = half;
-  write->relay = relay;
-  std::memcpy(write->data(), data + written, rest);
-  uv_buf_t buf = uv_buf_init(write->data(), static_cast<unsigned>(rest));
-  const int status = uv_write(&write->req, half->to, &buf, 1, on_write);
-  if (status < 0) {
-    std::free(write);
-    return end(relay, uv_strerror(status));
-  }
+  wire::Reply result;
+  const size_t head = take_owed_result(relay, half, &result);
+  const int status = stream_write_through(half->to, reinterpret_cast<const char*>(&result), head, data, length,
+                                          half, on_write);
+  if (status < 0) return end(relay, uv_strerror(status));
   if (relay->marks.should_pause(half->to->write_queue_size)) {
     half->paused = true;
     uv_read_stop(half->from);
@@ -87,6 +71,11 @@ void on_shutdown(uv_shutdown_t* req, int status) {
 
 void on_eof(Relay* relay, RelayHalf* half) {
   half->eof = true;
+  if (half == &relay->down && relay->owe_result) {
+    forward(relay, half, nullptr, 0);  // the Result, then the EOF
+    if (relay->ended) return;
+    stream_shut_write_now(half->to);
+  }
   uv_read_stop(half->from);
   half->shutdown.data = relay;
   if (uv_shutdown(&half->shutdown, half->to, on_shutdown) < 0) {
@@ -117,6 +106,7 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 void relay_start(Relay* relay, uv_stream_t* app, uv_stream_t* upstream) {
   relay->up.from = relay->down.to = app;
   relay->up.to = relay->down.from = upstream;
+  relay->up.relay = relay->down.relay = relay;
   uv_read_start(app, on_alloc, on_read);
   uv_read_start(upstream, on_alloc, on_read);
 }

@@ -22,6 +22,7 @@ namespace netleash::proxyd {
 struct Relay;
 
 struct RelayHalf {
+  Relay* relay = nullptr;
   uv_stream_t* from = nullptr;
   uv_stream_t* to = nullptr;
   uint64_t bytes = 0;
@@ -36,6 +37,10 @@ struct Relay {
   RelayHalf down;  // upstream -> app
   Watermarks marks{};
   uint64_t discard = 0;  // padding still to drop from the app side
+  // A padded (non-blocking) connect: the success Result goes to the app
+  // ahead of the first upstream byte or the EOF, not on its own, so the app's
+  // socket turns readable only with data, as TCP does (docs/protocol.md).
+  bool owe_result = false;
   bool ended = false;
   // Called once, when both halves are shut or either failed. `error` is
   // nullptr for a clean end. The callback closes the handles.

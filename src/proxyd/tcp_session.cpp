@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "connect_replies.h"
 #include "daemon.h"
 #include "decisions.h"
 #include "relay.h"
@@ -48,11 +49,6 @@ struct TcpSession final : Tracked {
 
   void stop() override;
 };
-
-bool send_reply(int fd, wire::ReplyKind kind, int error) {
-  const wire::Reply reply = make_reply(kind, error);
-  return send(fd, &reply, sizeof reply, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof reply;
-}
 
 void on_closed(uv_handle_t* handle) {
   auto* s = static_cast<TcpSession*>(handle->data);
@@ -122,6 +118,7 @@ void start_relay(TcpSession* s) {
   s->relay.on_end = on_relay_end;
   s->relay.marks = Watermarks{s->d->config.high_water, s->d->config.low_water};
   s->relay.discard = s->padding;
+  s->relay.owe_result = s->padding > 0;
   relay_start(&s->relay, reinterpret_cast<uv_stream_t*>(&s->app),
               reinterpret_cast<uv_stream_t*>(&s->upstream));
 }
@@ -130,11 +127,13 @@ void on_connect(uv_connect_t* req, int status) {
   auto* s = static_cast<TcpSession*>(req->data);
   if (s->state == State::kClosing) return;
   if (status < 0) {
-    send_reply(s->fd, wire::ReplyKind::kResult, connect_errno(status, s->timed_out));
+    send_failed_result(s->fd, s->padding, connect_errno(status, s->timed_out));
     return close_session(s);
   }
-  // The Result goes out before the padding is drained: see docs/protocol.md.
-  if (!send_reply(s->fd, wire::ReplyKind::kResult, 0)) return close_session(s);
+  // A blocking connect waits for the Result. A padded one learns its success
+  // from the padding being drained (the fd turning writable); its Result then
+  // goes ahead of the first upstream byte (Relay::owe_result, docs/protocol.md).
+  if (s->padding == 0 && !send_reply(s->fd, wire::ReplyKind::kResult, 0)) return close_session(s);
   start_relay(s);
 }
 
@@ -142,7 +141,7 @@ void on_connect_timeout(uv_timer_t* timer) {
   auto* s = static_cast<TcpSession*>(timer->data);
   s->timed_out = true;
   // Closing the handle cancels the connect: on_connect then sees UV_ECANCELED.
-  send_reply(s->fd, wire::ReplyKind::kResult, ETIMEDOUT);
+  send_failed_result(s->fd, s->padding, ETIMEDOUT);
   close_session(s);
 }
 
@@ -187,7 +186,7 @@ bool start_connect(TcpSession* s) {
   const int status = uv_tcp_connect(&s->connect_req, &s->upstream,
                                     reinterpret_cast<const sockaddr*>(&address), on_connect);
   if (status < 0) {
-    send_reply(s->fd, wire::ReplyKind::kResult, connect_errno(status, false));
+    send_failed_result(s->fd, s->padding, connect_errno(status, false));
     return false;
   }
   uv_timer_start(&s->connect_timer, on_connect_timeout, s->d->config.connect_timeout_ms, 0);

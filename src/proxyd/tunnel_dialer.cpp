@@ -7,6 +7,7 @@
 #include <cstring>
 #include <optional>
 
+#include "connect_replies.h"
 #include "daemon.h"
 #include "decisions.h"
 #include "tunnel_links.h"
@@ -64,11 +65,6 @@ struct Dialer final : Tracked, LinkEvents {
   void link_failed(const std::string& reason) override;
 };
 
-bool send_reply(int fd, wire::ReplyKind kind, int error) {
-  const wire::Reply reply = make_reply(kind, error);
-  return send(fd, &reply, sizeof reply, MSG_DONTWAIT | MSG_NOSIGNAL) == sizeof reply;
-}
-
 void on_closed(uv_handle_t* handle) {
   auto* s = static_cast<Dialer*>(handle->data);
   if (--s->open_handles > 0) return;
@@ -117,7 +113,7 @@ void Dialer::finish(const std::string& error) {
 void Dialer::fail_setup(int error, const std::string& reason) {
   log_message("tunnel to %s (%s) for app %s: %s", peer->name.c_str(),
               peer->address.to_string().c_str(), who.app.c_str(), reason.c_str());
-  if (fd >= 0) send_reply(fd, wire::ReplyKind::kResult, error);
+  if (fd >= 0) send_failed_result(fd, padding, error);
   finish(reason);
 }
 
@@ -165,7 +161,7 @@ void Dialer::handle_result() {
   inbox.erase(inbox.begin(), inbox.begin() + kLinkResultSize);
   if (*error != 0) {
     // The peer refused (EACCES: its tunnel_ingress) or its connect failed.
-    send_reply(fd, wire::ReplyKind::kResult, *error);
+    send_failed_result(fd, padding, *error);
     close_handle(reinterpret_cast<uv_handle_t*>(&hangup_watch), this);
     close(fd);
     fd = -1;
@@ -173,8 +169,8 @@ void Dialer::handle_result() {
     state = State::kDraining;
     return link_send_close(&link);
   }
-  // The Result goes out before the padding is drained: see docs/protocol.md.
-  if (!send_reply(fd, wire::ReplyKind::kResult, 0)) return finish("app went away");
+  // As in tcp_session.cpp: a padded connect gets its Result ahead of the data.
+  if (padding == 0 && !send_reply(fd, wire::ReplyKind::kResult, 0)) return finish("app went away");
   uv_timer_stop(&timer);
   close_handle(reinterpret_cast<uv_handle_t*>(&hangup_watch), this);
   uv_pipe_init(d->loop, &app, 0);
@@ -188,6 +184,7 @@ void Dialer::handle_result() {
                   static_cast<Dialer*>(r->owner())->finish(why);
                 },
                 this);
+  if (padding > 0) relay->owe_result();
   const tunnel::Bytes early = std::move(inbox);
   relay->start(early);
 }

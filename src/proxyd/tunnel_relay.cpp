@@ -1,9 +1,8 @@
 #include "tunnel_relay.h"
 
-#include <cstdlib>
-#include <cstring>
-
 #include "record.h"
+#include "stream_write.h"
+#include "wire_check.h"
 
 namespace netleash::proxyd {
 namespace {
@@ -11,12 +10,6 @@ namespace {
 // Reads of the plain side become one data record each: reading at most one
 // record's worth keeps 64 KiB reads from turning into a full and a tiny record.
 char g_plain_buffer[tunnel::kMaxRecordData];
-
-struct PlainWrite {
-  uv_write_t req;
-  TunnelRelay* relay;
-  char* data() { return reinterpret_cast<char*>(this + 1); }
-};
 
 TunnelRelay* relay_of(uv_handle_t* handle) { return static_cast<TunnelRelay*>(handle->data); }
 
@@ -29,9 +22,8 @@ void on_plain_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 }
 
 void on_plain_write(uv_write_t* req, int status) {
-  auto* write = reinterpret_cast<PlainWrite*>(req);
-  TunnelRelay* relay = write->relay;
-  std::free(write);
+  auto* relay = static_cast<TunnelRelay*>(req->data);
+  stream_write_free(req);
   relay->plain_written(status);
 }
 
@@ -96,25 +88,22 @@ void TunnelRelay::link_drained() {
 
 void TunnelRelay::link_data(tunnel::ByteView data) {
   bytes_from_link_ += data.size();
-  size_t written = 0;
-  if (plain_->write_queue_size == 0) {
-    uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(data.data())),
-                               static_cast<unsigned>(data.size()));
-    const int n = uv_try_write(plain_, &buf, 1);
-    if (n < 0 && n != UV_EAGAIN) return end(std::string("plain side: ") + uv_strerror(n));
-    written = n > 0 ? static_cast<size_t>(n) : 0;
+  write_plain(reinterpret_cast<const char*>(data.data()), data.size());
+}
+
+void TunnelRelay::write_plain(const char* data, size_t length) {
+  // The success Result a padded connect is owed goes ahead of the first byte
+  // or the EOF (relay.h, Relay::owe_result).
+  wire::Reply result;
+  size_t head = 0;
+  if (owe_result_) {
+    owe_result_ = false;
+    result = make_reply(wire::ReplyKind::kResult, 0);
+    head = sizeof result;
   }
-  if (written == data.size()) return;
-  const size_t rest = data.size() - written;
-  auto* write = static_cast<PlainWrite*>(std::malloc(sizeof(PlainWrite) + rest));
-  if (write == nullptr) return end("out of memory");
-  write->relay = this;
-  std::memcpy(write->data(), data.data() + written, rest);
-  uv_buf_t buf = uv_buf_init(write->data(), static_cast<unsigned>(rest));
-  if (const int status = uv_write(&write->req, plain_, &buf, 1, on_plain_write); status < 0) {
-    std::free(write);
-    return end(std::string("plain side: ") + uv_strerror(status));
-  }
+  const int status = stream_write_through(plain_, reinterpret_cast<const char*>(&result), head, data, length,
+                                          this, on_plain_write);
+  if (status < 0) return end(std::string("plain side: ") + uv_strerror(status));
   if (marks_.should_pause(plain_->write_queue_size)) link_pause(link_);
 }
 
@@ -126,6 +115,11 @@ void TunnelRelay::plain_written(int status) {
 
 void TunnelRelay::link_peer_closed() {
   if (ended_ || plain_shutdown_.data != nullptr) return;
+  if (owe_result_) {
+    write_plain(nullptr, 0);
+    if (ended_) return;
+    stream_shut_write_now(plain_);
+  }
   plain_shutdown_.data = this;
   if (uv_shutdown(&plain_shutdown_, plain_, on_plain_shutdown) < 0) plain_shut();
 }

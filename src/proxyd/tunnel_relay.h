@@ -26,6 +26,8 @@ class TunnelRelay final : public LinkEvents {
   // `early`: plaintext that arrived from the link before the relay started.
   void start(tunnel::ByteView early);
 
+  // A padded connect: its success Result goes ahead of the first byte or EOF.
+  void owe_result() { owe_result_ = true; }
   void* owner() const { return owner_; }
   uint64_t bytes_to_link() const { return bytes_to_link_; }
   uint64_t bytes_from_link() const { return bytes_from_link_; }
@@ -44,6 +46,7 @@ class TunnelRelay final : public LinkEvents {
 
  private:
   void end(const std::string& error);
+  void write_plain(const char* data, size_t length);
   void check_done();
 
   uv_stream_t* plain_;
@@ -59,6 +62,7 @@ class TunnelRelay final : public LinkEvents {
   bool plain_shut_ = false;
   bool link_done_ = false;
   bool ended_ = false;
+  bool owe_result_ = false;
   uv_shutdown_t plain_shutdown_{};
 };
 

@@ -62,6 +62,12 @@ int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len);
 // when it failed (reported now, state becomes kTcpClosed), or -1 with errno
 // EAGAIN (still pending, non-blocking) / EINTR.
 int tcp_finish_connect(VSocket* vs, int fd, bool wait);
+// kTcpEstablished or kTcpResultAhead: connected, as the app sees it.
+bool tcp_is_established(State s);
+// Strips the success Result ahead of the first byte (kTcpResultAhead), then
+// the socket is a plain stream. Returns 0, or -1 with errno (EAGAIN, EINTR,
+// ECONNRESET when the connection ended before any byte came).
+int tcp_read_result_ahead(VSocket* vs, int fd, bool wait);
 // SO_ERROR for a virtual TCP socket.
 int tcp_take_error(VSocket* vs, int fd);
 // Is it connected now? Completes a successful non-blocking connect whose

@@ -2,6 +2,7 @@
 // a TCP socket still connecting (the first read/write reports the upstream
 // outcome, never a silent EOF), one whose connect failed, or UDP.
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 
 #include "internal.h"
@@ -41,6 +42,21 @@ ssize_t stream_recvmsg(int fd, struct msghdr* msg, int flags) {
   return n;
 }
 
+// The first read after this call took a padded connect's success Result.
+// The daemon writes that Result together with the first upstream bytes, or
+// just before it shuts the stream down when the upstream closed without
+// sending: those are two system calls, and a reader woken by the first would
+// see EAGAIN where TCP gives EOF. What follows the Result is on its way at
+// once, so wait for it, boundedly, once.
+ssize_t recv_after_result(int fd, struct msghdr* msg, int flags) {
+  constexpr int kFollowMs = 1000;
+  ssize_t n = stream_recvmsg(fd, msg, flags);
+  if (n >= 0 || errno != EAGAIN) return n;
+  pollfd p = {fd, POLLIN, 0};
+  if (poll(&p, 1, kFollowMs) != 1) return fail(EAGAIN);
+  return stream_recvmsg(fd, msg, flags);
+}
+
 }  // namespace
 
 ssize_t slow_sendmsg(VSocket* vs, int fd, const struct msghdr* msg, int flags) {
@@ -69,8 +85,17 @@ ssize_t slow_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags) {
       return udp_recvmsg(vs, fd, msg, flags);
     case State::kTcpFresh:
       return fail(ENOTCONN);
+    case State::kTcpClosed:
+      // The failure was reported; from then on EOF, as on a failed TCP socket.
+      // (The dead unix socket might still say ECONNRESET or EAGAIN.)
+      return 0;
     case State::kTcpConnecting:
+    case State::kTcpResultAhead:
       if (settle_connect(vs, fd, flags) != 0) return -1;
+      if (load_state(vs) == State::kTcpResultAhead &&
+          tcp_read_result_ahead(vs, fd, (flags & MSG_DONTWAIT) == 0 && !fd_is_nonblocking(fd)) != 0)
+        return -1;
+      if (vs->padded) return recv_after_result(fd, msg, flags);
       return stream_recvmsg(fd, msg, flags);
     default:
       return stream_recvmsg(fd, msg, flags);

@@ -138,7 +138,7 @@ int options_get(VSocket* vs, int fd, int level, int name, void* value, socklen_t
           int leg = 0;
           socklen_t l = sizeof leg;
           NL_REAL(getsockopt)(fd, level, name, &leg, &l);
-          if (load_state(vs) == State::kTcpEstablished || vs->type != SOCK_STREAM) err = leg;
+          if (tcp_is_established(load_state(vs)) || vs->type != SOCK_STREAM) err = leg;
         }
         return put_int(err, value, len) ? fail(EFAULT) : 0;
       }

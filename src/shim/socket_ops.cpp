@@ -135,7 +135,7 @@ NL_EXPORT int shutdown(int fd, int how) noexcept {
     if (r != 0) return fail(ENOTCONN);
     s = load_state(vs);
   }
-  if (s == State::kTcpEstablished) return NL_REAL(shutdown)(fd, how);
+  if (tcp_is_established(s)) return NL_REAL(shutdown)(fd, how);
   if (s == State::kUdp && vs->peer.family != 0) return 0;  // nothing to signal on UDP
   return fail(ENOTCONN);
 }

@@ -35,11 +35,25 @@ int finish_failed(VSocket* vs, int error) {
   return error;
 }
 
-int finish_established(VSocket* vs, int fd) {
+int finish_established(VSocket* vs, int fd, State established) {
   vs->awaiting = Awaiting::kNothing;
   options_restore_sndbuf(vs, fd);
-  store_state(vs, State::kTcpEstablished);
+  store_state(vs, established);
   return 0;
+}
+
+// The daemon writes a failure Result before it lets the padding go, so a
+// padded socket that is writable with no Result queued has connected.
+bool padding_drained(int fd) {
+  pollfd p = {fd, POLLOUT, 0};
+  return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) == 0 && (p.revents & POLLOUT) != 0;
+}
+
+// A blocking wait on a padded socket: its success Result comes only with the
+// first data, so wait for it or for writability. Returns 0, or -1 (EINTR).
+int wait_result_or_drained(int fd) {
+  pollfd p = {fd, POLLIN | POLLOUT, 0};
+  return poll(&p, 1, -1) < 0 ? -1 : 0;
 }
 
 // Reads replies until established or failed; with stop_after_verdict, returns
@@ -51,19 +65,30 @@ int advance(VSocket* vs, int fd, Wait wait, bool stop_after_verdict) {
         debug("daemon did not answer connect in time");
         return finish_failed(vs, ECONNREFUSED);
       }
+      const bool padded_result = vs->padded && vs->awaiting == Awaiting::kResult;
       size_t want = sizeof(wire::Reply) - vs->reply_have;
-      ssize_t n = NL_REAL(recv)(fd, vs->reply + vs->reply_have, want, wait == Wait::kBlocking ? 0 : MSG_DONTWAIT);
+      int flags = wait == Wait::kBlocking && !padded_result ? 0 : MSG_DONTWAIT;
+      ssize_t n = NL_REAL(recv)(fd, vs->reply + vs->reply_have, want, flags);
       if (n > 0) {
         vs->reply_have += static_cast<uint32_t>(n);
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (padded_result && vs->reply_have == 0 && padding_drained(fd))
+          return finish_established(vs, fd, State::kTcpResultAhead);
         if (wait == Wait::kPoll) continue;
+        if (wait == Wait::kBlocking && padded_result && errno == EAGAIN) {
+          if (wait_result_or_drained(fd) != 0) return -1;
+          continue;
+        }
         return -1;  // errno: EAGAIN (pending, or SO_RCVTIMEO expired) or EINTR
       }
-      // EOF or a socket error before the answer: the daemon went away.
+      // EOF or a socket error before the answer. Before the Verdict, or for a
+      // blocking connect, the daemon went away: refused. A padded connect's
+      // success Result comes only with the first byte, so there the daemon may
+      // have connected and then lost the upstream (a reset) before any byte.
       debug("daemon closed the connection during connect");
-      return finish_failed(vs, ECONNREFUSED);
+      return finish_failed(vs, padded_result ? ECONNRESET : ECONNREFUSED);
     }
     wire::Reply reply;
     memcpy(&reply, vs->reply, sizeof reply);
@@ -75,7 +100,7 @@ int advance(VSocket* vs, int fd, Wait wait, bool stop_after_verdict) {
       return finish_failed(vs, ECONNREFUSED);
     }
     if (reply.error != 0) return finish_failed(vs, reply.error);
-    if (vs->awaiting == Awaiting::kResult) return finish_established(vs, fd);
+    if (vs->awaiting == Awaiting::kResult) return finish_established(vs, fd, State::kTcpEstablished);
     vs->awaiting = Awaiting::kResult;
     if (stop_after_verdict) {
       errno = EAGAIN;
@@ -89,6 +114,7 @@ int advance(VSocket* vs, int fd, Wait wait, bool stop_after_verdict) {
 int renew_socket(VSocket* vs, int fd) {
   if (replace_unix_socket(fd, SOCK_STREAM) != 0) return -1;
   vs->saved_sndbuf = 0;
+  vs->padded = false;
   store_state(vs, State::kTcpFresh);
   return 0;
 }
@@ -114,6 +140,7 @@ int send_request(VSocket* vs, int fd, const wire::Address& dst, bool padded) {
     socklen_t len = sizeof sndbuf;
     if (NL_REAL(getsockopt)(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0) vs->saved_sndbuf = sndbuf;
   }
+  vs->padded = padded;
   int err = send_all(fd, buffer, total);
   if (err == 0 && padded) {
     int minimum = 1;  // the kernel clamps this up to its minimum
@@ -124,10 +151,12 @@ int send_request(VSocket* vs, int fd, const wire::Address& dst, bool padded) {
 
 }  // namespace
 
+bool tcp_is_established(State s) { return s == State::kTcpEstablished || s == State::kTcpResultAhead; }
+
 int tcp_finish_connect(VSocket* vs, int fd, bool wait) {
   for (;;) {
     State s = load_state(vs);
-    if (s == State::kTcpEstablished) return 0;
+    if (tcp_is_established(s)) return 0;
     if (s != State::kTcpConnecting) return ENOTCONN;
     if (try_lock(&vs->busy)) break;
     // Another thread is reading the answer; it never blocks while holding
@@ -137,7 +166,7 @@ int tcp_finish_connect(VSocket* vs, int fd, bool wait) {
   }
   int r;
   if (load_state(vs) != State::kTcpConnecting)
-    r = load_state(vs) == State::kTcpEstablished ? 0 : ENOTCONN;
+    r = tcp_is_established(load_state(vs)) ? 0 : ENOTCONN;
   else
     r = advance(vs, fd, wait ? Wait::kBlocking : Wait::kNo, false);
   int saved = errno;
@@ -154,14 +183,53 @@ int tcp_take_error(VSocket* vs, int fd) {
 
 bool tcp_check_connected(VSocket* vs, int fd) {
   State s = load_state(vs);
-  if (s != State::kTcpConnecting) return s == State::kTcpEstablished;
+  if (s != State::kTcpConnecting) return tcp_is_established(s);
   // Look without taking: a failure must stay for SO_ERROR or the next call
-  // to report. Only a successful Result, complete, is consumed here.
+  // to report. Only a success is consumed here.
   if (vs->awaiting != Awaiting::kResult || vs->reply_have != 0) return false;
   wire::Reply reply;
   ssize_t n = NL_REAL(recv)(fd, &reply, sizeof reply, MSG_PEEK | MSG_DONTWAIT);
-  if (n != static_cast<ssize_t>(sizeof reply) || reply.error != 0) return false;
+  if (n > 0 && (n != static_cast<ssize_t>(sizeof reply) || reply.error != 0)) return false;
+  if (n <= 0 && !(vs->padded && padding_drained(fd))) return false;
   return tcp_finish_connect(vs, fd, false) == 0;
+}
+
+int tcp_read_result_ahead(VSocket* vs, int fd, bool wait) {
+  while (!try_lock(&vs->busy)) {
+    if (!wait) return fail(EAGAIN);
+    poll(nullptr, 0, 1);
+  }
+  int error = 0;
+  while (load_state(vs) == State::kTcpResultAhead && vs->reply_have < sizeof(wire::Reply)) {
+    ssize_t n = NL_REAL(recv)(fd, vs->reply + vs->reply_have, sizeof(wire::Reply) - vs->reply_have,
+                              wait ? 0 : MSG_DONTWAIT);
+    if (n > 0) {
+      vs->reply_have += static_cast<uint32_t>(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      error = errno;
+      break;
+    }
+    // EOF or an error before the Result: the daemon ended the relay abruptly
+    // (the peer reset, or the daemon went away) before a byte came.
+    error = finish_failed(vs, n == 0 ? ECONNRESET : errno);
+    break;
+  }
+  if (error == 0 && load_state(vs) == State::kTcpResultAhead) {
+    wire::Reply reply;
+    memcpy(&reply, vs->reply, sizeof reply);
+    vs->reply_have = 0;
+    if (reply.magic != wire::kMagic || reply.kind != static_cast<uint16_t>(wire::ReplyKind::kResult) ||
+        reply.error != 0) {
+      debug("malformed result ahead of the data");
+      error = finish_failed(vs, ECONNRESET);
+    } else {
+      store_state(vs, State::kTcpEstablished);
+    }
+  }
+  unlock(&vs->busy);
+  return error == 0 ? 0 : fail(error);
 }
 
 int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
@@ -173,6 +241,7 @@ int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
 
   switch (load_state(vs)) {
     case State::kTcpEstablished:
+    case State::kTcpResultAhead:
       if (!vs->connect_reported) {  // the second connect() after EINPROGRESS
         vs->connect_reported = true;
         return 0;

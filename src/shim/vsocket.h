@@ -18,6 +18,8 @@ enum class State : uint32_t {
   kTcpFresh = 1,    // created, not connected (maybe bound)
   kTcpConnecting,   // daemon allowed it; upstream connect outcome not read yet
   kTcpEstablished,  // a plain byte stream: every call goes straight to libc
+  kTcpResultAhead,  // established after a non-blocking connect; the daemon's success
+                    // Result still comes ahead of the first byte and is stripped by the first read
   kTcpClosed,       // connect failed or was refused (reported); the unix fd is dead
   kUdp,             // datagram socket (association opened lazily)
   kListening,       // reserved for inbound support (listen/accept)
@@ -67,6 +69,7 @@ struct VSocket {
   uint32_t reply_have;
   uint8_t reply[sizeof(wire::Reply)];
   int saved_sndbuf;         // unix SO_SNDBUF before the padding trick, 0: none
+  bool padded;              // this connect sent padding: success shows as writability
   bool connect_reported;    // a later connect() after EINPROGRESS returns 0 once
 
   // Addresses as the application sees them.

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -73,6 +74,15 @@ class _Server:
         self._threads.append(t)
         t.start()
 
+    def _accept_each(self, handle):
+        """Accept loop (run it with _spawn): handle(conn) for every connection."""
+        while not self._stopped:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            handle(conn)
+
     @property
     def address(self):
         return (self.host, self.port)
@@ -97,18 +107,13 @@ class TcpEchoServer(_Server):
         self.bytes = 0
         self._clients = []
         self.sock.listen(1024)
-        self._spawn(self._accept_loop)
+        self._spawn(self._accept_each, self._accepted)
 
-    def _accept_loop(self):
-        while not self._stopped:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-                self._clients.append(conn)
-            self._spawn(self._serve, conn)
+    def _accepted(self, conn):
+        with self.lock:
+            self.connections += 1
+            self._clients.append(conn)
+        self._spawn(self._serve, conn)
 
     def _serve(self, conn):
         try:
@@ -156,6 +161,29 @@ class UdpEchoServer(_Server):
                 self.sock.sendto(data, peer)
             except OSError:
                 pass
+
+
+class TcpOneShotServer(_Server):
+    """Answers every connection the same way at once, without reading: sends
+    `greeting` and closes (a server that speaks first; an empty greeting is a
+    plain close), or with reset=True closes with an RST (SO_LINGER 0)."""
+
+    def __init__(self, family=socket.AF_INET, greeting=b"", reset=False):
+        super().__init__(family, socket.SOCK_STREAM)
+        self.greeting = greeting
+        self.reset = reset
+        self.sock.listen(128)
+        self._spawn(self._accept_each, self._answer)
+
+    def _answer(self, conn):
+        try:
+            if self.reset:
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif self.greeting:
+                conn.sendall(self.greeting)
+        except OSError:
+            pass
+        conn.close()
 
 
 class BlackholeServer(_Server):
@@ -366,6 +394,11 @@ class Netleash:
 
     def start_udp_echo_server(self, family=socket.AF_INET):
         server = UdpEchoServer(family)
+        self._servers.append(server)
+        return server
+
+    def start_one_shot_server(self, family=socket.AF_INET, greeting=b"", reset=False):
+        server = TcpOneShotServer(family, greeting, reset)
         self._servers.append(server)
         return server
 

@@ -86,16 +86,24 @@ def connect_seqpacket(path, timeout=10):
 
 def tcp_connect(path, host, port, padding=0):
     """Runs the kConnect handshake. Returns (sock, verdict, result); result is
-    None when the verdict was a refusal."""
+    None when the verdict was a refusal, and also for a padded connect, whose
+    success Result comes only ahead of the first data (read_result_ahead)."""
     sock = connect_stream(path)
     sock.sendall(request(OP_CONNECT, host, port, PROTO_TCP, padding=padding) + bytes(padding))
     kind, verdict = parse_reply(recv_exact(sock, REPLY_SIZE))
     assert kind == KIND_VERDICT, kind
-    if verdict != 0:
+    if verdict != 0 or padding:
         return sock, verdict, None
     kind, result = parse_reply(recv_exact(sock, REPLY_SIZE))
     assert kind == KIND_RESULT, kind
     return sock, verdict, result
+
+
+def read_result_ahead(sock):
+    """The Result of a padded connect, read off the front of the data."""
+    kind, result = parse_reply(recv_exact(sock, REPLY_SIZE))
+    assert kind == KIND_RESULT, kind
+    return result
 
 
 def resolve(path, name, family=0):

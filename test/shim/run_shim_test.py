@@ -4,8 +4,8 @@
 usage: run_shim_test.py NAME PROGRAM
 
 Starts the daemon with a policy for app "shim-NAME", echo servers (TCP and
-UDP, IPv4 and IPv6), a denied server of each kind, a refused port and a tiny
-DNS responder; patches PROGRAM; runs it with their ports in NLT_* variables;
+UDP, IPv4 and IPv6), a denied server of each kind, a refused port, a tiny
+DNS responder and one-shot TCP servers (greets and closes, closes, resets); patches PROGRAM; runs it with their ports in NLT_* variables;
 then applies the test's own checks (what servers saw, the audit log).
 """
 
@@ -189,6 +189,9 @@ def main():
             "denied_udp": nl.start_udp_echo_server(socket.AF_INET),
             "dns": nl.add_server(DnsResponder()),
             "blackhole": nl.start_blackhole_server(socket.AF_INET),
+            "greet": nl.start_one_shot_server(socket.AF_INET, greeting=b"hello\n"),
+            "close": nl.start_one_shot_server(socket.AF_INET),
+            "reset": nl.start_one_shot_server(socket.AF_INET, reset=True),
         }
         refused = free_port()
         dns = servers["dns"].port
@@ -199,6 +202,7 @@ def main():
             {"cidr": "127.0.0.1", "ports": [servers["udp4"].port, dns], "protocol": "udp"},
             {"cidr": "::1", "ports": [servers["udp6"].port], "protocol": "udp"},
             {"cidr": "127.0.0.1", "ports": [servers["blackhole"].port]},
+            {"cidr": "127.0.0.1", "ports": [servers[k].port for k in ("greet", "close", "reset")]},
             {"host": "echo4.nltest", "ports": [tcp4, 80, 53]},
             {"host": "echo6.nltest", "ports": [tcp6, 80]},
             {"host": "both.nltest"},
@@ -216,6 +220,9 @@ def main():
             "NLT_REFUSED_PORT": refused,
             "NLT_DNS_PORT": dns,
             "NLT_BLACKHOLE_PORT": servers["blackhole"].port,
+            "NLT_GREET_PORT": servers["greet"].port,
+            "NLT_CLOSE_PORT": servers["close"].port,
+            "NLT_RESET_PORT": servers["reset"].port,
         }
         SPECIAL.get(name, lambda nl_, s, e, v: run_program(nl_, e, v))(nl, servers, exe, env)
     print(f"PASS: {name}")

@@ -22,7 +22,7 @@ def assert_serves(env, d, port):
     assert d.alive(), d.log()
     out = env.run_client("demo", """
 s, v, r = w.tcp_connect(P, '127.0.0.1', %d, padding=4096)
-s.sendall(b'still here'); got = w.recv_exact(s, 10)
+s.sendall(b'still here'); r = w.read_result_ahead(s); got = w.recv_exact(s, 10)
 print(json.dumps([v, r, got.decode()]))
 """ % port, d)
     assert out == [0, 0, "still here"], out

@@ -19,6 +19,7 @@ def send():
     s.sendall(data)
     s.shutdown(socket.SHUT_WR)
 t = threading.Thread(target=send); t.start()
+r = w.read_result_ahead(s)
 got = bytearray()
 while True:
     c = s.recv(1 << 16)
