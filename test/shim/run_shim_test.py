@@ -167,7 +167,22 @@ def check_denied_audited(nl, servers, exe, env):
         fail("the denied server was reached")
 
 
+def check_echo_1000(nl, servers, exe, env):
+    run_program(nl, exe, env)
+
+    def exact():  # the daemon writes a close line once it has closed both ends
+        return [line for line in nl.audit_lines() if line.get("op") == "close" and
+                line.get("bytes_sent") == 1 << 20 and line.get("bytes_received") == 1 << 20]
+    try:
+        wait_for(lambda: len(exact()) >= 1000, timeout=30, what="1000 close lines")
+    except TimeoutError:
+        fail(f"{len(exact())} close lines record 1 MiB each way, expected 1000")
+    if len(exact()) != 1000:
+        fail(f"{len(exact())} close lines record 1 MiB each way, expected 1000")
+
+
 SPECIAL = {
+    "echo_1000": check_echo_1000,
     "udp_sendmmsg": check_udp_sendmmsg,
     "fail_closed": check_fail_closed,
     "daemon_restart": check_daemon_restart,
