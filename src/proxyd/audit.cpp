@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +34,11 @@ bool writable_now(int fd) {
 }
 
 constexpr uint64_t kRetryMs = 50;
+
+bool is_regular_file(int fd) {
+  struct stat st{};
+  return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 }  // namespace
 
@@ -85,7 +91,8 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms) {
   return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-Audit::Audit(uv_loop_t* loop, int fd, bool owns_fd) : fd_(fd), owns_fd_(owns_fd) {
+Audit::Audit(uv_loop_t* loop, int fd, bool owns_fd)
+    : fd_(fd), owns_fd_(owns_fd), regular_file_(is_regular_file(fd)) {
   uv_timer_init(loop, &retry_);
   retry_.data = this;
 }
@@ -120,8 +127,8 @@ void Audit::append(std::string line) {
 }
 
 void Audit::flush_ready() {
-  while (!pending_.empty() && writable_now(fd_)) {
-    const size_t chunk = std::min<size_t>(pending_.size(), PIPE_BUF);
+  while (!pending_.empty() && (regular_file_ || writable_now(fd_))) {
+    const size_t chunk = regular_file_ ? pending_.size() : std::min<size_t>(pending_.size(), PIPE_BUF);
     const ssize_t n = ::write(fd_, pending_.data(), chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;

@@ -79,6 +79,7 @@ class Audit {
 
   int fd_;
   bool owns_fd_;
+  bool regular_file_;  // always writable: no readiness check, no PIPE_BUF chunks
   std::string pending_;
   uint64_t dropped_ = 0;
   Stats* stats_ = nullptr;
