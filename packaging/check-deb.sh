@@ -21,6 +21,7 @@ require() {  # require PACKAGE PATH...
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 require netleash /usr/sbin/netleashd /usr/bin/netleash-patch /usr/bin/netleash-run /usr/bin/netleashctl \
   /lib/systemd/system/netleashd.service /lib/systemd/system/netleashd.socket \
+  /lib/systemd/system/netleashd-control.socket \
   /usr/lib/tmpfiles.d/netleash.conf /etc/netleash/netleashd.json /etc/netleash/apps.d/example.json \
   /usr/share/netleash/netleash.schema.json /usr/share/netleash/systemd/netleash-enforced.conf \
   /usr/share/man/man1/netleash-patch.1.gz /usr/share/man/man1/netleash-run.1.gz \

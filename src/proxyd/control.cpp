@@ -187,9 +187,23 @@ Control* control_open(Daemon* daemon, const std::string& path, std::string* erro
   return control;
 }
 
+Control* control_adopt(Daemon* daemon, int fd, const std::string& path, std::string* error) {
+  auto* control = new Control{daemon, path};  // inode 0: the file is not ours to unlink
+  uv_pipe_init(daemon->loop, &control->server, 0);
+  control->server.data = control;
+  int rc = uv_pipe_open(&control->server, fd);
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&control->server), 16, on_connection);
+  if (rc != 0) {
+    *error = path + " (passed by the service manager): " + uv_strerror(rc);
+    uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
+    return nullptr;
+  }
+  return control;
+}
+
 void control_close(Control* control) {
   struct stat st {};
-  if (::stat(control->path.c_str(), &st) == 0 && st.st_ino == control->inode)
+  if (control->inode != 0 && ::stat(control->path.c_str(), &st) == 0 && st.st_ino == control->inode)
     ::unlink(control->path.c_str());
   uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
 }

@@ -17,7 +17,11 @@ struct Daemon;
 struct Control;
 
 Control* control_open(Daemon* daemon, const std::string& path, std::string* error);
-// Stops accepting, ends open requests, unlinks the socket file.
+// The same on a listening socket the service manager created and passed
+// (netleashd-control.socket): root owns it and its directory, which a daemon
+// running as a dynamic user could not create itself. Left in place at exit.
+Control* control_adopt(Daemon* daemon, int fd, const std::string& path, std::string* error);
+// Stops accepting, ends open requests, unlinks the socket file it created.
 void control_close(Control* control);
 
 // The answer to one request line; separate from the I/O for the unit tests.

@@ -69,12 +69,14 @@ bool start(Daemon& d, const Options& options, std::string* error) {
         listener_open(&d, options.socket_path + ".dgram", Channel::kSeqpacket, error);
     if (d.seqpacket_listener == nullptr) return false;
   }
-  // Not socket-activated even under systemd: it is root-only and needs no
-  // early availability. Enforcement does not depend on it, so a daemon that
-  // cannot create it (an unprivileged user in a root-owned directory) serves
-  // without it.
+  // The control socket comes from netleashd-control.socket under systemd
+  // (root creates it, mode 0600, where a dynamic user could not); otherwise
+  // the daemon binds it. Enforcement does not depend on it, so a daemon that
+  // can do neither serves without it.
   std::string control_error;
-  d.control = control_open(&d, options.socket_path + ".ctl", &control_error);
+  const std::string control_path = options.socket_path + ".ctl";
+  d.control = activated.control >= 0 ? control_adopt(&d, activated.control, control_path, &control_error)
+                                      : control_open(&d, control_path, &control_error);
   if (d.control == nullptr)
     log_message("no control socket (netleashctl will not reach this daemon): %s",
                 control_error.c_str());

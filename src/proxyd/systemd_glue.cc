@@ -43,6 +43,7 @@ bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* ou
     return false;
   }
   const std::string seqpacket_path = socket_path + ".dgram";
+  const std::string control_path = socket_path + ".ctl";
   ActivatedSockets found;
   std::string problem;
   for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count && problem.empty(); ++fd) {
@@ -50,9 +51,11 @@ bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* ou
       found.stream = fd;
     } else if (found.seqpacket < 0 && is_listening_unix(fd, SOCK_SEQPACKET, seqpacket_path)) {
       found.seqpacket = fd;
+    } else if (found.control < 0 && is_listening_unix(fd, SOCK_STREAM, control_path)) {
+      found.control = fd;
     } else {
       problem = "socket-activation fd " + std::to_string(fd) +
-                " is neither a listening SOCK_STREAM socket at " + socket_path +
+                " is not a listening SOCK_STREAM socket at " + socket_path + " or " + control_path +
                 " nor a SOCK_SEQPACKET one at " + seqpacket_path +
                 " (check ListenStream= and ListenSequentialPacket= against --socket)";
     }
@@ -62,7 +65,7 @@ bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* ou
               (found.stream < 0 ? "SOCK_STREAM socket at " + socket_path
                                 : "SOCK_SEQPACKET socket at " + seqpacket_path);
   }
-  for (int fd : {found.stream, found.seqpacket}) {
+  for (int fd : {found.stream, found.seqpacket, found.control}) {
     if (problem.empty() && fd >= 0 && !set_nonblocking(fd))
       problem = "socket-activation fd " + std::to_string(fd) + ": " + std::strerror(errno);
   }

@@ -13,6 +13,7 @@ namespace netleash::proxyd::systemd {
 struct ActivatedSockets {
   int stream = -1;     // SOCK_STREAM, listening on PATH
   int seqpacket = -1;  // SOCK_SEQPACKET, listening on PATH.dgram
+  int control = -1;    // SOCK_STREAM, listening on PATH.ctl (optional)
 
   bool activated() const { return stream >= 0; }
 };
@@ -24,8 +25,9 @@ struct ActivatedSockets {
 // Each passed fd is recognised by what the kernel says it is (type, listening,
 // bound path), not by its FileDescriptorName=, so a socket unit whose paths
 // disagree with --socket is an error rather than a daemon silently listening
-// somewhere the shim does not look. Errors: a passed fd that is not one of the
-// two, or only one of the two passed. Not socket-activated: true, both -1.
+// somewhere the shim does not look. PATH.ctl (netleashd-control.socket) may
+// come too. Errors: a passed fd that is none of these, or only one of the two
+// main sockets passed. Not socket-activated: true, all -1.
 bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* out,
                             std::string* error);
 

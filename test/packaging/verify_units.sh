@@ -22,7 +22,7 @@ service=$(find "$root" -path '*/systemd/system/netleashd.service')
 [ -n "$service" ] || { echo "netleashd.service was not installed"; exit 1; }
 units=$tmp/units
 mkdir -p "$units"
-for unit in netleashd.service netleashd.socket; do
+for unit in netleashd.service netleashd.socket netleashd-control.socket; do
   sed -E "s#^(Exec[A-Za-z]*=[-@:+!]*)$prefix/#\\1$root$prefix/#" \
     "$(dirname "$service")/$unit" > "$units/$unit"
 done
@@ -50,10 +50,10 @@ case $canary in
   *) echo "systemd-analyze verify ignored a drop-in: $canary"; exit 1 ;;
 esac
 # Any output is a finding: verify warns about unknown keys but exits 0.
-if ! out=$(cd "$units" && verify ./netleashd.socket ./netleashd.service ./netleash-app.service) ||
+if ! out=$(cd "$units" && verify ./netleashd.socket ./netleashd-control.socket ./netleashd.service ./netleash-app.service) ||
    [ -n "$out" ]; then
   echo "systemd-analyze verify:"
   echo "$out"
   exit 1
 fi
-echo "verified: netleashd.socket netleashd.service netleash-enforced.conf (systemd $(systemd-analyze --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'))"
+echo "verified: netleashd.socket netleashd-control.socket netleashd.service netleash-enforced.conf (systemd $(systemd-analyze --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'))"
