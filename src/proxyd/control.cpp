@@ -54,6 +54,19 @@ nlohmann::json errors_json(const std::vector<std::string>& errors) {
   return out;
 }
 
+Stats::LiveBytes live_bytes(const Daemon& d) {
+  Stats::LiveBytes live;
+  for (const Tracked* t = d.active; t != nullptr; t = t->next) {
+    uint64_t sent = 0, received = 0;
+    if (const std::string* app = t->live_bytes(&sent, &received)) {
+      auto& entry = live[*app];
+      entry.first += sent;
+      entry.second += received;
+    }
+  }
+  return live;
+}
+
 nlohmann::json status(const Daemon& d) {
   const uint64_t now_ms = loop_now_ms(d);
   return {{"ok", true},
@@ -66,7 +79,7 @@ nlohmann::json status(const Daemon& d) {
             {"policies", d.policies->apps().size()},
             {"connections", d.active_count},
             {"last_reload", d.stats.last_reload_json()}}},
-          {"apps", d.stats.apps_json()}};
+          {"apps", d.stats.apps_json(live_bytes(d))}};
 }
 
 void on_written(uv_write_t* req, int /*status*/) {

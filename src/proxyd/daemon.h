@@ -30,6 +30,12 @@ struct Tracked {
   Tracked* prev = nullptr;
   Tracked* next = nullptr;
   virtual void stop() = 0;  // close now; the object frees itself later
+  // An open connection's app and the bytes it has moved so far, for the
+  // status (closed ones are counted from their close records). nullptr: it
+  // moves no bytes (yet).
+  virtual const std::string* live_bytes(uint64_t* /*sent*/, uint64_t* /*received*/) const {
+    return nullptr;
+  }
 
  protected:
   ~Tracked() = default;

@@ -30,6 +30,11 @@ struct InboundConnection final : Tracked {
       : d(daemon), who(q->who), peer(from), real(at), bound(q->bound), started_ms(uv_now(daemon->loop)) {}
 
   void stop() override;
+  const std::string* live_bytes(uint64_t* sent, uint64_t* received) const override {
+    *sent = relay.up.bytes;
+    *received = relay.down.bytes;
+    return &who.app;
+  }
 };
 
 void on_closed(uv_handle_t* handle) {

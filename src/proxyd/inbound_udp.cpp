@@ -46,6 +46,11 @@ struct InboundUdp final : Tracked {
       : d(daemon), who(std::move(peer)), fd(client), bound(at), started_ms(uv_now(daemon->loop)) {}
 
   void stop() override;
+  const std::string* live_bytes(uint64_t* sent, uint64_t* received) const override {
+    *sent = bytes_sent;
+    *received = bytes_received;
+    return &who.app;
+  }
 };
 
 std::string peer_key(const wire::Address& a) { return format_endpoint(a); }

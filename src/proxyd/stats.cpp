@@ -57,17 +57,20 @@ void Stats::reloaded(bool ok, uint64_t unix_ms) {
   last_reload_ms_ = unix_ms;
 }
 
-nlohmann::json Stats::apps_json() const {
+nlohmann::json Stats::apps_json(const LiveBytes& live) const {
   auto out = nlohmann::json::object();
   for (const auto& [app, c] : apps_) {
+    const auto open = live.find(app);
+    const uint64_t live_sent = open == live.end() ? 0 : open->second.first;
+    const uint64_t live_received = open == live.end() ? 0 : open->second.second;
     auto listeners = nlohmann::json::array();
     for (const auto& l : c.listeners) listeners.push_back({{"listen", l.listen}, {"exposed", l.exposed}});
     out[app.empty() ? "(unidentified)" : app] = {
         {"open", {{"outbound_tcp", c.open_outbound_tcp},
                   {"inbound_tcp", c.open_inbound_tcp},
                   {"udp", c.open_udp}}},
-        {"bytes_sent", c.bytes_sent},
-        {"bytes_received", c.bytes_received},
+        {"bytes_sent", c.bytes_sent + live_sent},
+        {"bytes_received", c.bytes_received + live_received},
         {"allows", c.allows},
         {"denies", c.denies},
         {"listeners", listeners}};

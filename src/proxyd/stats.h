@@ -3,11 +3,13 @@
 //
 // Decisions and closed connections are counted from the audit records (the
 // Audit forwards every record here), so the counts always agree with the
-// audit log. Opening a connection is the only thing counted at its site.
+// audit log. Opening a connection is the only thing counted at its site; the
+// bytes of connections still open are added when the status is asked for.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -45,8 +47,12 @@ class Stats {
   void reloaded(bool ok, uint64_t unix_ms);
 
   const std::map<std::string, AppCounters>& apps() const { return apps_; }
-  // The per-app part of the status response.
-  nlohmann::json apps_json() const;
+  // Bytes each way of the connections still open, per app (Tracked::live_bytes).
+  using LiveBytes = std::map<std::string, std::pair<uint64_t, uint64_t>>;
+
+  // The per-app part of the status response: bytes are those of the closed
+  // connections plus `live`.
+  nlohmann::json apps_json(const LiveBytes& live = {}) const;
   // {"time": RFC 3339 or null, "ok": bool or null}
   nlohmann::json last_reload_json() const;
 

@@ -48,6 +48,12 @@ struct TcpSession final : Tracked {
         started_ms(uv_now(daemon->loop)) {}
 
   void stop() override;
+  const std::string* live_bytes(uint64_t* sent, uint64_t* received) const override {
+    if (!relayed) return nullptr;
+    *sent = relay.up.bytes;
+    *received = relay.down.bytes;
+    return &who.app;
+  }
 };
 
 void on_closed(uv_handle_t* handle) {

@@ -53,6 +53,12 @@ struct Dialer final : Tracked, LinkEvents {
         started_ms(uv_now(daemon->loop)) {}
 
   void stop() override { finish("daemon stopping"); }
+  const std::string* live_bytes(uint64_t* sent, uint64_t* received) const override {
+    if (!relay) return nullptr;
+    *sent = relay->bytes_to_link();
+    *received = relay->bytes_from_link();
+    return &who.app;
+  }
   void finish(const std::string& error);
   void fail_setup(int error, const std::string& reason);
   void handle_result();

@@ -2,7 +2,7 @@
 """netleashctl against a real netleashd with patched python3 apps.
 
 A known workload (app ctl-client: two allowed connections moving known byte
-counts, one of them still open, and one denied connect; app ctl-server: one
+counts, one of them still open (its bytes count too), and one denied connect; app ctl-server: one
 inbound listener) must show up exactly in `netleashctl status --json`.
 Then: `reload` with a broken policy reports FILE:LINE:COL and keeps the old
 set, `check` validates without applying, and a non-root caller is refused
@@ -100,9 +100,10 @@ def check_workload(nl, echo):
         fail(f"client decisions: {c}")
     if c["open"] != {"outbound_tcp": 1, "inbound_tcp": 0, "udp": 0}:
         fail(f"client open connections with one kept open: {c}")
-    # Bytes are counted when a connection closes: only the closed one so far.
-    if c["bytes_sent"] < PAYLOAD_CLOSED or c["bytes_received"] < PAYLOAD_CLOSED:
-        fail(f"client bytes after one close: {c}")
+    # Bytes of the closed connection plus those the open one has moved so far.
+    total = PAYLOAD_OPEN + PAYLOAD_CLOSED
+    if (c["bytes_sent"], c["bytes_received"]) != (total, total):
+        fail(f"client bytes with one connection closed and one open: {c}, expected {total} each way")
     srv = s["apps"]["ctl-server"]
     if (srv["allows"], srv["denies"]) != (1, 0) or len(srv["listeners"]) != 1:
         fail(f"server: {srv}")
