@@ -83,6 +83,7 @@ std::string activate_in_child(const std::string& socket_path,
       line = found.activated() ? "stream " + describe(found.stream) + ", seqpacket " +
                                      describe(found.seqpacket)
                                : "not activated";
+      if (found.control >= 0) line += ", control " + describe(found.control);
     } else {
       line = "error: " + error + (fcntl(3, F_GETFD) < 0 ? " (fds closed)" : " (fds open)");
     }
@@ -153,6 +154,21 @@ TEST_CASE("both sockets are taken, in either order, cloexec and non-blocking") {
   close(seqpacket);
 }
 
+TEST_CASE("the control socket (netleashd-control.socket) may come too") {
+  TempDir dir;
+  const std::string path = dir.path + "/netleashd.sock";
+  const int stream = make_socket(SOCK_STREAM, path);
+  const int seqpacket = make_socket(SOCK_SEQPACKET, path + ".dgram");
+  const int control = make_socket(SOCK_STREAM, path + ".ctl");
+  CHECK(activate_in_child(path, {control, stream, seqpacket}) ==
+        "stream 4 cloexec nonblock, seqpacket 5 cloexec nonblock, control 3 cloexec nonblock");
+  // Without the two main sockets the control socket alone is no activation.
+  CHECK(activate_in_child(path, {control}).rfind("error: socket activation passed no listening", 0) == 0);
+  close(stream);
+  close(seqpacket);
+  close(control);
+}
+
 TEST_CASE("fds meant for another process are left alone") {
   TempDir dir;
   const std::string path = dir.path + "/netleashd.sock";
@@ -174,22 +190,22 @@ TEST_CASE("a socket unit that disagrees with --socket is an error") {
 
   SECTION("a socket at another path") {
     const std::string line = activate_in_child(path, {stream, elsewhere});
-    CHECK(line.rfind("error: socket-activation fd 4 is neither a listening SOCK_STREAM socket at " +
-                         path,
+    CHECK(line.rfind("error: socket-activation fd 4 is not a listening SOCK_STREAM socket at " +
+                         path + " or " + path + ".ctl",
                      0) == 0);
     CHECK(line.find("(fds closed)") != std::string::npos);
     CHECK(line.find("[env kept]") == std::string::npos);
   }
   SECTION("the right path with the wrong type") {
-    CHECK(activate_in_child(dir.path + "/x.sock", {wrong_type}).find("fd 3 is neither") !=
+    CHECK(activate_in_child(dir.path + "/x.sock", {wrong_type}).find("fd 3 is not a listening") !=
           std::string::npos);
   }
   SECTION("a bound socket that does not listen") {
-    CHECK(activate_in_child(dir.path + "/y.sock", {not_listening}).find("fd 3 is neither") !=
+    CHECK(activate_in_child(dir.path + "/y.sock", {not_listening}).find("fd 3 is not a listening") !=
           std::string::npos);
   }
   SECTION("the same socket twice") {
-    CHECK(activate_in_child(path, {stream, stream}).find("fd 4 is neither") != std::string::npos);
+    CHECK(activate_in_child(path, {stream, stream}).find("fd 4 is not a listening") != std::string::npos);
   }
   SECTION("only one of the two") {
     CHECK(activate_in_child(path, {stream}).rfind(
