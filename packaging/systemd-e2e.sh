@@ -1,0 +1,126 @@
+#!/bin/sh
+# The packages under a real systemd: boots a minimal Debian 12 with
+# systemd-nspawn (systemd as PID 1), installs the built .debs there with apt,
+# and checks what an operator would do: the sockets and the daemon come up
+# from the package alone; a patched curl in a unit with netleash-enforced.conf
+# reaches an allowed server and is refused elsewhere (audited); an unpatched
+# curl in the same unit reaches nothing; `systemctl reload` applies a policy
+# and refuses a broken one with FILE:LINE:COL while the daemon keeps running;
+# `netleashctl status` counts it all.
+#
+# usage: packaging/systemd-e2e.sh DEB_DIR
+#
+# Needs root, network access to the Debian mirror (debootstrap, apt inside)
+# and a kernel that lets systemd-nspawn boot; exits 77 (skipped) when it
+# cannot boot one. The root file system is cached in ${NETLEASH_E2E_ROOT:-
+# /var/tmp/netleash-e2e-root} (about 300 MB) for later runs.
+set -eu
+[ $# -eq 1 ] || { echo "usage: $0 DEB_DIR" >&2; exit 2; }
+debs=$(realpath "$1")
+root=${NETLEASH_E2E_ROOT:-/var/tmp/netleash-e2e-root}
+machine=netleash-e2e-$$
+[ "$(id -u)" -eq 0 ] || { echo "systemd-e2e: needs root: skipped"; exit 77; }
+
+command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap systemd-container >/dev/null
+if [ ! -x "$root/usr/lib/systemd/systemd" ]; then
+  rm -rf "$root"
+  # The host's Debian mirror (deb822 or one-line sources), else Debian's own.
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    grep -oE '^(deb|URIs:) +https?://[^ ]+/debian/?( |$)' | head -1 | sed 's/^[^ ]* *//; s/ *$//')
+  debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,python3 \
+    bookworm "$root" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+fi
+rm -rf "$root/var/tmp/netleash"
+mkdir -p "$root/var/tmp/netleash"
+cp "$debs"/netleash_*.deb "$debs"/libnetleash1_*.deb "$root/var/tmp/netleash/"
+
+# --keep-unit --register=no: there is no systemd or machined on the host.
+log=$(mktemp)
+systemd-nspawn -q -D "$root" -b --console=pipe --register=no --keep-unit -M "$machine" \
+  >"$log" 2>&1 &
+nspawn=$!
+pid1=
+cleanup() {
+  [ -n "$pid1" ] && nsenter -t "$pid1" -a systemctl poweroff >/dev/null 2>&1 || true
+  for _ in $(seq 100); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$nspawn" 2>/dev/null || true
+  wait "$nspawn" 2>/dev/null || true
+  rm -f "$log"
+}
+trap cleanup EXIT
+
+in_container() { nsenter -t "$pid1" -a "$@"; }
+state=
+for _ in $(seq 300); do  # up to 30 s to boot
+  pid1=$(pgrep -P "$nspawn" -x systemd || true)
+  [ -n "$pid1" ] && state=$(in_container systemctl is-system-running 2>/dev/null || true)
+  case $state in running | degraded) break ;; esac
+  kill -0 "$nspawn" 2>/dev/null || break
+  sleep 0.1
+done
+case $state in
+  running | degraded) ;;
+  *) echo "systemd-e2e: systemd-nspawn could not boot a container here: skipped"; cat "$log"; exit 77 ;;
+esac
+
+in_container sh -eu <<'EOF'
+fail() { echo "systemd-e2e: FAIL: $*" >&2; exit 1; }
+cd /var/tmp/netleash
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./netleash_*.deb ./libnetleash1_*.deb curl >apt.log 2>&1 ||
+  { cat apt.log; fail "apt install of the packages"; }
+for unit in netleashd.socket netleashd-control.socket; do
+  systemctl is-active -q "$unit" || fail "$unit is not active after the install"
+done
+[ "$(stat -c %U:%a /run/netleash/netleashd.sock.ctl)" = root:600 ] || fail "control socket not root's 0600"
+
+echo hello > index.html
+for port in 18081 18082; do
+  systemd-run -q --unit "web$port" -p WorkingDirectory=/var/tmp/netleash \
+    python3 -m http.server --bind 127.0.0.1 "$port"
+done
+for _ in $(seq 100); do
+  curl -s -o /dev/null http://127.0.0.1:18081/ && curl -s -o /dev/null http://127.0.0.1:18082/ && break
+  sleep 0.1
+done
+
+netleash-patch --app shop -o /usr/local/bin/shop-curl /usr/bin/curl
+echo '{ "app": "shop", "outbound": [ { "cidr": "127.0.0.1", "ports": [18081] } ] }' \
+  > /etc/netleash/apps.d/shop.json
+systemctl try-reload-or-restart netleashd || fail "reload"
+for port in 18081 18082; do
+  mkdir -p "/etc/systemd/system/shop$port.service.d"
+  cp /usr/share/netleash/systemd/netleash-enforced.conf "/etc/systemd/system/shop$port.service.d/"
+  printf '[Service]\nType=oneshot\nExecStart=/usr/local/bin/shop-curl -sS --max-time 10 http://127.0.0.1:%s/index.html\n' \
+    "$port" > "/etc/systemd/system/shop$port.service"
+done
+printf '[Service]\nType=oneshot\nExecStart=/usr/bin/curl -sS --max-time 5 http://127.0.0.1:18081/index.html\n' \
+  > /etc/systemd/system/plain.service
+mkdir -p /etc/systemd/system/plain.service.d
+cp /usr/share/netleash/systemd/netleash-enforced.conf /etc/systemd/system/plain.service.d/
+systemctl daemon-reload
+
+systemctl start shop18081.service || fail "the patched curl could not reach the allowed server"
+journalctl -u shop18081 -o cat | grep -qx hello || fail "the allowed response did not arrive"
+systemctl start shop18082.service 2>/dev/null && fail "the patched curl reached a denied server"
+systemctl start plain.service 2>/dev/null && fail "an unpatched curl in the enforced unit reached the server"
+journalctl -u netleashd -o cat | grep -q '"app":"shop".*"dst":"127.0.0.1:18081","verdict":"allow"' ||
+  fail "no allow audit line"
+journalctl -u netleashd -o cat | grep -q '"app":"shop".*"dst":"127.0.0.1:18082","verdict":"deny"' ||
+  fail "no deny audit line"
+status=$(netleashctl status --json)
+echo "$status" | python3 -c '
+import json, sys
+shop = json.load(sys.stdin)["apps"]["shop"]
+sys.exit(0 if (shop["allows"], shop["denies"]) == (1, 1) and shop["bytes_received"] > 0 else 1)' ||
+  fail "netleashctl status: $status"
+
+echo '{ "app": "shop", "outbound": [ { "cidr": "127.0.0.1", "ports": [18081], } ] }' \
+  > /etc/netleash/apps.d/shop.json
+systemctl reload netleashd 2>/dev/null && fail "a broken policy was reloaded"
+journalctl -u netleashd -o cat | grep -q '/etc/netleash/apps.d/shop.json:1:[0-9]*: ' || fail "no FILE:LINE:COL error"
+systemctl is-active -q netleashd || fail "the daemon stopped after a failed reload"
+systemctl start shop18081.service || fail "the old policy was not kept"
+echo "systemd-e2e: packages under systemd $(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'): sockets, enforced unit, allow, deny, unpatched refused, reload, status: ok"
+EOF
