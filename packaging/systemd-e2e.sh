@@ -68,8 +68,9 @@ in_container sh -eu <<'EOF'
 fail() { echo "systemd-e2e: FAIL: $*" >&2; exit 1; }
 cd /var/tmp/netleash
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./netleash_*.deb ./libnetleash1_*.deb curl >apt.log 2>&1 ||
-  { cat apt.log; fail "apt install of the packages"; }
+# --reinstall: a cached root may hold an earlier build of the same version.
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --reinstall ./netleash_*.deb ./libnetleash1_*.deb curl \
+  >apt.log 2>&1 || { cat apt.log; fail "apt install of the packages"; }
 for unit in netleashd.socket netleashd-control.socket; do
   systemctl is-active -q "$unit" || fail "$unit is not active after the install"
 done
