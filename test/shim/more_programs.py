@@ -15,20 +15,33 @@ from netleash_harness import Netleash, free_port, wait_for  # noqa: E402
 from real_programs import BODY, HttpServer, expect  # noqa: E402
 
 
-def start_dnsmasq(nl, port):
-    """dnsmasq answering example.nltest on 127.0.0.1:port, nothing else."""
-    proc = nl.spawn(["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-                     f"--port={port}", "--listen-address=127.0.0.1", "--bind-interfaces",
-                     "--no-resolv", "--no-hosts", "--user=root", "--group=root",
-                     f"--pid-file={os.path.join(nl.dir, 'dnsmasq.pid')}",
-                     "--address=/example.nltest/10.1.2.3"], env={"NETLEASH_SOCKET": ""})
+def start_dnsmasq(nl):
+    """dnsmasq answering example.nltest on 127.0.0.1, nothing else; returns its port.
 
-    def answering():
-        expect(proc.poll() is None, f"dnsmasq exited: {proc.stderr.read() if proc.stderr else ''}")
-        r = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+short", "+tries=1", "+time=1",
-                            "example.nltest"], capture_output=True, text=True, timeout=10)
-        return r.stdout.strip() == "10.1.2.3"
-    wait_for(answering, 20, "dnsmasq to answer")
+    dnsmasq binds the port for UDP and TCP. A port free for one can be taken for the other (an
+    ephemeral port of some other connection), so a bind race is retried on a fresh port. It logs
+    to stderr, so an exit for any other reason says why."""
+    for _ in range(5):
+        port = free_port(kind=socket.SOCK_DGRAM)
+        proc = nl.spawn(["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                         "--log-facility=-", f"--port={port}", "--listen-address=127.0.0.1",
+                         "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
+                         "--group=root", f"--pid-file={os.path.join(nl.dir, 'dnsmasq.pid')}",
+                         "--address=/example.nltest/10.1.2.3"], env={"NETLEASH_SOCKET": ""})
+
+        def answering():
+            if proc.poll() is not None:
+                return "exited"
+            r = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+short", "+tries=1",
+                                "+time=1", "example.nltest"], capture_output=True, text=True,
+                               timeout=10)
+            return r.stdout.strip() == "10.1.2.3"
+        if wait_for(answering, 20, "dnsmasq to answer") is True:
+            return port
+        stderr = proc.stderr.read()
+        expect("Address already in use" in stderr,
+               f"dnsmasq exited with status {proc.returncode}: {stderr}")
+    raise AssertionError("dnsmasq: no free port in 5 tries")
 
 
 def main():
@@ -40,7 +53,7 @@ def main():
         http_server = nl.add_server(HttpServer(root))
         echo = nl.start_tcp_echo_server()
         denied = nl.start_tcp_echo_server()
-        dns_port = free_port(kind=socket.SOCK_DGRAM)
+        dns_port = start_dnsmasq(nl)
         rules = [{"host": "web.nltest", "ports": [http_server.port]},
                  {"cidr": "127.0.0.1", "ports": [echo.port]},
                  {"cidr": "127.0.0.1", "ports": [dns_port], "protocol": "udp"}]
@@ -99,7 +112,6 @@ http.get({url!r}, res => {{
         expect(r.returncode == 0 and r.stdout.strip() == "EACCES", "node http.get and denied connect", r)
         checked.append("node")
 
-        start_dnsmasq(nl, dns_port)
         exe = nl.patch(os.path.realpath(shutil.which("dig")), "more-dig")
         r = nl.run([exe, "@127.0.0.1", "-p", str(dns_port), "+short", "+tries=1", "+time=5",
                     "example.nltest"])

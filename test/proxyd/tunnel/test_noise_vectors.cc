@@ -1,5 +1,5 @@
 // Runs the published Noise test vectors (cacophony and snow, read at test time
-// from ../shared/test-vectors/noise) through both sides of HandshakeState:
+// from the directory of meson option noise_vectors, by default ../shared/test-vectors/noise)
 // every handshake message, the handshake hash, and the transport messages.
 #include "hex.h"
 #include "noise_handshake_state.h"
@@ -113,7 +113,7 @@ std::filesystem::path vectors_dir() { return NOISE_VECTORS_DIR; }
 json load_vectors(const std::string& file) {
   const std::filesystem::path path = vectors_dir() / file;
   std::ifstream in(path);
-  if (!in) FAIL("cannot open Noise test vectors " << path << " (expected ../shared beside the repo)");
+  if (!in) FAIL("cannot open Noise test vectors " << path << " (set -Dnoise_vectors=DIR)");
   return json::parse(in).at("vectors");
 }
 
@@ -137,7 +137,7 @@ std::string family_of(const std::string& name) {
 }  // namespace
 
 TEST_CASE("Noise test vectors (cacophony, snow)", "[noise][vectors]") {
-  INFO("Noise test vectors are read from " << vectors_dir() << " (shared/ beside the repo)");
+  INFO("Noise test vectors are read from " << vectors_dir() << " (meson option noise_vectors)");
   REQUIRE(std::filesystem::is_directory(vectors_dir()));
   std::map<std::string, int> passed_by_family, passed_by_suite;
   std::map<std::string, int> skipped_by_reason;
