@@ -28,10 +28,14 @@ int peer_pidfd(int fd, pid_t pid) {
   return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
 }
 
-// A pidfd polls readable once its process has exited.
-bool process_alive(int pidfd) {
+// If the peer died after SO_PEERCRED, its pid may already name another
+// process whose executable we just looked at; the pidfd (readable once its
+// process has exited) tells.
+bool exited_meanwhile(int pidfd, PeerIdentity* identity) {
   pollfd p{pidfd, POLLIN, 0};
-  return poll(&p, 1, 0) == 0;
+  if (poll(&p, 1, 0) == 0) return false;
+  identity->failure = "process exited while it was being identified";
+  return true;
 }
 
 class Fd {
@@ -50,10 +54,22 @@ class Fd {
 
 }  // namespace
 
+IdentityCache::Key IdentityCache::key_of(const struct stat& st) {
+  return Key{st.st_dev,         st.st_ino,          st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+             st.st_ctim.tv_sec, st.st_ctim.tv_nsec, st.st_size};
+}
+
+bool IdentityCache::find(const struct stat& st, std::string* app, std::string* failure) const {
+  const auto it = entries_.find(key_of(st));
+  if (it == entries_.end()) return false;
+  *app = it->second.app;
+  *failure = it->second.failure;
+  return true;
+}
+
 void IdentityCache::lookup(int fd, const struct stat& st, std::string* app,
                            std::string* failure) {
-  const Key key{st.st_dev,          st.st_ino,          st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-                st.st_ctim.tv_sec,  st.st_ctim.tv_nsec, st.st_size};
+  const Key key = key_of(st);
   auto it = entries_.find(key);
   if (it == entries_.end()) {
     // Replaced binaries leave stale keys behind; dropping everything now and
@@ -93,18 +109,20 @@ PeerIdentity identify_peer(int fd, IdentityCache* cache) {
     return identity;
   }
   const std::string exe_path = "/proc/" + std::to_string(cred.pid) + "/exe";
-  const Fd exe(open(exe_path.c_str(), O_RDONLY | O_CLOEXEC));
+  // A known executable costs one stat; only a new one is opened and read.
   struct stat st{};
+  if (stat(exe_path.c_str(), &st) != 0) {
+    identity.failure = exe_path + ": " + std::strerror(errno);
+    return identity;
+  }
+  if (exited_meanwhile(pidfd.get(), &identity)) return identity;
+  if (cache->find(st, &identity.app, &identity.failure)) return identity;
+  const Fd exe(open(exe_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (exe.get() < 0 || fstat(exe.get(), &st) != 0) {
     identity.failure = exe_path + ": " + std::strerror(errno);
     return identity;
   }
-  // If the peer died after SO_PEERCRED, its pid may already name another
-  // process whose executable we just opened; the pidfd tells.
-  if (!process_alive(pidfd.get())) {
-    identity.failure = "process exited while it was being identified";
-    return identity;
-  }
+  if (exited_meanwhile(pidfd.get(), &identity)) return identity;
   cache->lookup(exe.get(), st, &identity.app, &identity.failure);
   return identity;
 }

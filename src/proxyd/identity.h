@@ -26,19 +26,24 @@ using AppIdReader = bool (*)(int fd, std::string* app, std::string* error);
 
 // Caches app ids per executable file, keyed by (device, inode, mtime, ctime,
 // size): a rewritten or replaced binary gets a fresh lookup, an unchanged one
-// costs one fstat.
+// costs one stat.
 class IdentityCache {
  public:
   static constexpr size_t kMaxEntries = 4096;
 
   explicit IdentityCache(AppIdReader reader) : reader_(reader) {}
 
-  // Fills app (or failure) for the executable open at `fd` with status `st`.
+  // Fills app (or failure) from the cache for a file with status `st`; false
+  // if that file has not been read yet.
+  bool find(const struct stat& st, std::string* app, std::string* failure) const;
+  // Fills app (or failure) for the executable open at `fd` with status `st`,
+  // reading it unless it is cached.
   void lookup(int fd, const struct stat& st, std::string* app, std::string* failure);
   size_t size() const { return entries_.size(); }
 
  private:
   using Key = std::tuple<dev_t, ino_t, long, long, long, long, off_t>;
+  static Key key_of(const struct stat& st);
   struct Entry {
     std::string app;
     std::string failure;

@@ -23,6 +23,7 @@ struct Pending {
   uint64_t deadline_ms = 0;
   Pending* prev = nullptr;
   Pending* next = nullptr;
+  bool polling = false;  // `poll` is initialised (the Request did not come with the accept)
   uv_poll_t poll{};
   PeerIdentity who;
   size_t received = 0;
@@ -48,9 +49,14 @@ void unlink_pending(PendingQueue* queue, Pending* p) {
 // Ends the pending state. The fd is closed unless it was handed on.
 void finish(Pending* p, bool close_fd) {
   unlink_pending(p->daemon->pending, p);
-  uv_close(reinterpret_cast<uv_handle_t*>(&p->poll),
-           [](uv_handle_t* handle) { delete static_cast<Pending*>(handle->data); });
-  if (close_fd) close(p->fd);
+  const int fd = p->fd;
+  if (p->polling) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&p->poll),
+             [](uv_handle_t* handle) { delete static_cast<Pending*>(handle->data); });
+  } else {
+    delete p;
+  }
+  if (close_fd) close(fd);
 }
 
 void drop(Pending* p, const char* why) {
@@ -77,12 +83,12 @@ void dispatch(Pending* p) {
   }
 }
 
+enum class ReadState { kIncomplete, kDispatched, kDropped };
+
 // Reads what is missing of the Request and never more: on the stream socket
 // the bytes after it are padding the daemon drains later; on the seqpacket
-// socket the Request is one whole packet.
-void on_readable(uv_poll_t* poll, int status, int /*events*/) {
-  auto* p = static_cast<Pending*>(poll->data);
-  if (status < 0) return drop(p, "poll error");
+// socket the Request is one whole packet. A complete Request is dispatched.
+ReadState read_request(Pending* p) {
   auto* bytes = reinterpret_cast<char*>(&p->request);
   ssize_t n;
   if (p->channel == Channel::kStream) {
@@ -91,21 +97,37 @@ void on_readable(uv_poll_t* poll, int status, int /*events*/) {
     n = recv(p->fd, bytes, sizeof p->request, MSG_DONTWAIT | MSG_TRUNC);
   }
   if (n < 0) {
-    if (errno == EAGAIN || errno == EINTR) return;
-    return drop(p, std::strerror(errno));
+    if (errno == EAGAIN || errno == EINTR) return ReadState::kIncomplete;
+    drop(p, std::strerror(errno));
+    return ReadState::kDropped;
   }
-  if (n == 0) return drop(p, "closed before sending a complete request");
+  if (n == 0) {
+    drop(p, "closed before sending a complete request");
+    return ReadState::kDropped;
+  }
   if (p->channel == Channel::kSeqpacket) {
     // One packet; any padding had to come in it (MSG_TRUNC gave its real size).
-    if (const char* problem = check_request_packet(p->request, static_cast<size_t>(n)))
-      return drop(p, problem);
+    if (const char* problem = check_request_packet(p->request, static_cast<size_t>(n))) {
+      drop(p, problem);
+      return ReadState::kDropped;
+    }
     p->received = sizeof p->request;
   } else {
     p->received += static_cast<size_t>(n);
-    if (p->received < sizeof p->request) return;
+    if (p->received < sizeof p->request) return ReadState::kIncomplete;
   }
-  if (const char* problem = validate_request(p->request, p->channel)) return drop(p, problem);
+  if (const char* problem = validate_request(p->request, p->channel)) {
+    drop(p, problem);
+    return ReadState::kDropped;
+  }
   dispatch(p);
+  return ReadState::kDispatched;
+}
+
+void on_readable(uv_poll_t* poll, int status, int /*events*/) {
+  auto* p = static_cast<Pending*>(poll->data);
+  if (status < 0) return drop(p, "poll error");
+  (void)read_request(p);
 }
 
 void on_deadline(uv_timer_t* timer) {
@@ -140,16 +162,16 @@ void pending_start(Daemon* daemon, int fd, Channel channel) {
   p->fd = fd;
   p->deadline_ms = uv_now(daemon->loop) + daemon->config.request_timeout_ms;
   p->who = identify_peer(fd, &daemon->identities);
-  if (uv_poll_init_socket(daemon->loop, &p->poll, fd) != 0) {
-    close(fd);
-    delete p;
-    return;
-  }
-  p->poll.data = p;
   p->prev = queue->tail;
   (queue->tail ? queue->tail->next : queue->head) = p;
   queue->tail = p;
   ++queue->count;
+  // The shim sends its Request right after connect(), so it is usually here
+  // already: reading it now spares a poll handle and an event-loop round.
+  if (read_request(p) != ReadState::kIncomplete) return;
+  if (uv_poll_init_socket(daemon->loop, &p->poll, fd) != 0) return finish(p, true);
+  p->polling = true;
+  p->poll.data = p;
   uv_poll_start(&p->poll, UV_READABLE, on_readable);
   if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&queue->timer)))
     uv_timer_start(&queue->timer, on_deadline, daemon->config.request_timeout_ms, 0);

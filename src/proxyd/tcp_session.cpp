@@ -19,6 +19,11 @@ namespace {
 
 enum class State { kConnecting, kRelaying, kClosing };
 
+// Most connects (loopback, LAN) finish well within this; only a slower one
+// gets the poll handle that notices the app giving up, so a fast connect
+// costs no handle switch on the app's fd before the relay takes it.
+constexpr uint64_t kHangupWatchAfterMs = 50;
+
 struct TcpSession final : Tracked {
   Daemon* d;
   PeerIdentity who;
@@ -29,6 +34,7 @@ struct TcpSession final : Tracked {
   State state = State::kConnecting;
   bool relayed = false;  // reached the relay: its end gets a close audit line
   bool timed_out = false;
+  bool watching_hangup = false;  // hangup_watch is initialised
   uint64_t started_ms;
   int open_handles = 0;
   uv_poll_t hangup_watch{};  // notices the app hanging up while we connect
@@ -87,7 +93,7 @@ void close_session(TcpSession* s) {
   if (s->state == State::kRelaying) {
     close_handle(&s->app);
   } else {
-    close_handle(&s->hangup_watch);
+    if (s->watching_hangup) close_handle(&s->hangup_watch);
     close(s->fd);
   }
   s->state = State::kClosing;
@@ -108,7 +114,7 @@ void on_relay_end(Relay* relay, const char* /*error*/) {
 void start_relay(TcpSession* s) {
   close_handle(&s->connect_timer);
   // Stop watching with uv_poll before the pipe handle takes over the fd.
-  close_handle(&s->hangup_watch);
+  if (s->watching_hangup) close_handle(&s->hangup_watch);
   uv_pipe_init(s->d->loop, &s->app, 0);
   s->app.data = s;
   ++s->open_handles;
@@ -143,16 +149,29 @@ void on_connect(uv_connect_t* req, int status) {
   start_relay(s);
 }
 
-void on_connect_timeout(uv_timer_t* timer) {
+void on_hangup(uv_poll_t* poll, int /*status*/, int /*events*/) {
+  close_session(static_cast<TcpSession*>(poll->data));
+}
+
+void on_connect_timer(uv_timer_t* timer) {
   auto* s = static_cast<TcpSession*>(timer->data);
+  const uint64_t waited = uv_now(s->d->loop) - s->started_ms;
+  const uint64_t timeout = s->d->config.connect_timeout_ms;
+  if (waited < timeout) {
+    // A slow connect: from now on, an app that gives up ends it at once.
+    if (!s->watching_hangup && uv_poll_init_socket(s->d->loop, &s->hangup_watch, s->fd) == 0) {
+      s->watching_hangup = true;
+      ++s->open_handles;
+      s->hangup_watch.data = s;
+      uv_poll_start(&s->hangup_watch, UV_DISCONNECT, on_hangup);
+    }
+    uv_timer_start(timer, on_connect_timer, timeout - waited, 0);
+    return;
+  }
   s->timed_out = true;
   // Closing the handle cancels the connect: on_connect then sees UV_ECANCELED.
   send_failed_result(s->fd, s->padding, ETIMEDOUT);
   close_session(s);
-}
-
-void on_hangup(uv_poll_t* poll, int /*status*/, int /*events*/) {
-  close_session(static_cast<TcpSession*>(poll->data));
 }
 
 // The app's options, as far as they make sense on the daemon's socket.
@@ -185,9 +204,8 @@ bool start_connect(TcpSession* s) {
   // if that fails, uv_tcp_connect creates it and reports the errno.
   if (uv_tcp_init_ex(loop, &s->upstream, address.ss_family) != 0) uv_tcp_init(loop, &s->upstream);
   uv_timer_init(loop, &s->connect_timer);
-  uv_poll_init_socket(loop, &s->hangup_watch, s->fd);
-  s->upstream.data = s->connect_timer.data = s->hangup_watch.data = s->connect_req.data = s;
-  s->open_handles = 3;
+  s->upstream.data = s->connect_timer.data = s->connect_req.data = s;
+  s->open_handles = 2;
   apply_options(&s->upstream, s->options);
   const int status = uv_tcp_connect(&s->connect_req, &s->upstream,
                                     reinterpret_cast<const sockaddr*>(&address), on_connect);
@@ -195,8 +213,9 @@ bool start_connect(TcpSession* s) {
     send_failed_result(s->fd, s->padding, connect_errno(status, false));
     return false;
   }
-  uv_timer_start(&s->connect_timer, on_connect_timeout, s->d->config.connect_timeout_ms, 0);
-  uv_poll_start(&s->hangup_watch, UV_DISCONNECT, on_hangup);
+  const uint64_t timeout = s->d->config.connect_timeout_ms;
+  uv_timer_start(&s->connect_timer, on_connect_timer,
+                 timeout < kHangupWatchAfterMs ? timeout : kHangupWatchAfterMs, 0);
   return true;
 }
 

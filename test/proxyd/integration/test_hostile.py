@@ -155,6 +155,38 @@ print(json.dumps([v[1], r[1], w.recv_exact(s, 4).decode()]))
     assert_serves(env, d, port)
 
 
+def slow_request(env):
+    """A Request that comes after the accept, in two pieces (each waited for
+    until the daemon has read it): the daemon reads what is there, waits for
+    the rest, then serves the connection as usual."""
+    d, port = start(env)
+    out = env.run_client("demo", """
+import fcntl, struct, termios, time
+def wait(condition):
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+def fds():
+    return len(os.listdir('/proc/%d/fd'))
+def unread(sock):  # SIOCOUTQ: bytes the daemon has not read yet
+    return struct.unpack('i', fcntl.ioctl(sock, termios.TIOCOUTQ, b'0000'))[0]
+before = fds()
+s = w.connect_stream(P)
+wait(lambda: fds() > before)  # accepted, nothing to read yet
+req = w.request(w.OP_CONNECT, '127.0.0.1', %d, w.PROTO_TCP)
+s.sendall(req[:50])
+wait(lambda: unread(s) == 0)  # the daemon took the first piece
+s.sendall(req[50:])
+verdict = w.parse_reply(w.recv_exact(s, w.REPLY_SIZE))[1]
+result = w.parse_reply(w.recv_exact(s, w.REPLY_SIZE))[1]
+s.sendall(b'late'); got = w.recv_exact(s, 4)
+print(json.dumps([verdict, result, got.decode()]))
+""" % (d.proc.pid, port), d)
+    assert out == [0, 0, "late"], out
+    assert "closing connection" not in d.log(), d.log()
+
+
 def fd_flood(env):
     """Hundreds of idle connections that never send a request: the daemon
     stays responsive, serves others meanwhile and times every one out."""
@@ -207,4 +239,4 @@ def fd_exhaustion(env):
 
 if __name__ == "__main__":
     run({f.__name__: f for f in [malformed_stream, malformed_seqpacket, hostile_datagrams,
-                                  garbage_after_request, fd_flood, pending_bound, fd_exhaustion]})
+                                  garbage_after_request, slow_request, fd_flood, pending_bound, fd_exhaustion]})

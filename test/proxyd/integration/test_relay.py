@@ -149,9 +149,8 @@ print(json.dumps(w.tcp_connect(P, '127.0.0.1', %d)[1]))
     assert out == 0
 
 
-def connect_timeout(env):
-    """An upstream that never answers the SYN: the app gets ETIMEDOUT from the
-    daemon's own timer (a listener with a full backlog drops SYNs)."""
+def syn_dropping_port(env):
+    """A port whose listener never answers a SYN (its backlog is full)."""
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(0)
@@ -159,6 +158,36 @@ def connect_timeout(env):
     port = srv.getsockname()[1]
     filler = socket.create_connection(("127.0.0.1", port))
     env.closers.append(filler.close)
+    return port
+
+
+def connect_abandoned(env):
+    """An app that gives up on a slow connect (closes its socket after the
+    Verdict) ends that connect at once: its connection slot comes back long
+    before the connect timeout."""
+    slow = syn_dropping_port(env)
+    port = env.tcp_echo_server()
+    d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [slow, port]}])},
+                   config={"connect_timeout_ms": 60000, "max_connections_per_app": 1}).start()
+    out = env.run_client("demo", """
+import time
+s, v, r = w.tcp_connect(P, '127.0.0.1', %d, padding=4096)
+s.close()
+deadline = time.monotonic() + 10
+while True:
+    s, v, r = w.tcp_connect(P, '127.0.0.1', %d)
+    if v == 0 or time.monotonic() > deadline:
+        break
+    time.sleep(0.01)
+print(json.dumps([v, r]))
+""" % (slow, port), d)
+    assert out == [0, 0], out
+
+
+def connect_timeout(env):
+    """An upstream that never answers the SYN: the app gets ETIMEDOUT from the
+    daemon's own timer (a listener with a full backlog drops SYNs)."""
+    port = syn_dropping_port(env)
     d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]}])},
                    config={"connect_timeout_ms": 500}).start()
     out = env.run_client("demo", """
@@ -210,5 +239,5 @@ print(json.dumps([round_trip, sorted(results.values())]))
 
 if __name__ == "__main__":
     run({f.__name__: f for f in [relay_exact, connect_errors, verdicts, host_rules,
-                                  resolver_config, udp, limits, connect_timeout,
+                                  resolver_config, udp, limits, connect_abandoned, connect_timeout,
                                   resolver_bounds]})
