@@ -178,40 +178,47 @@ nlohmann::json control_answer(Daemon& d, const std::string& request_line) {
   return {{"ok", false}, {"errors", {"unknown cmd: " + cmd}}};
 }
 
-Control* control_open(Daemon* daemon, const std::string& path, std::string* error) {
-  auto* control = new Control{daemon, path};
+namespace {
+
+Control* new_control(Daemon* daemon, const std::string& path) {
+  auto* control = new Control{daemon, path};  // inode 0 until we bind the file ourselves
   uv_pipe_init(daemon->loop, &control->server, 0);
   control->server.data = control;
+  return control;
+}
+
+// Listens once the socket is bound or opened (rc from that step); on any
+// failure the handle is closed and `error` says what, prefixed by `what`.
+Control* start_listening(Control* control, int rc, const std::string& what, std::string* error) {
+  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&control->server), 16, on_connection);
+  if (rc == 0) return control;
+  *error = what + ": " + uv_strerror(rc);
+  uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
+  return nullptr;
+}
+
+}  // namespace
+
+Control* control_open(Daemon* daemon, const std::string& path, std::string* error) {
+  Control* control = new_control(daemon, path);
   // The main listener already proved no other daemon owns this path prefix,
   // so a file left here is stale.
   ::unlink(path.c_str());
   // Created 0600 from the start: no window where others could connect.
   const mode_t old_umask = ::umask(0177);
-  int rc = uv_pipe_bind(&control->server, path.c_str());
+  const int rc = uv_pipe_bind(&control->server, path.c_str());
   ::umask(old_umask);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&control->server), 16, on_connection);
-  if (rc != 0) {
-    *error = path + ": " + uv_strerror(rc);
-    uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
-    return nullptr;
-  }
+  if (start_listening(control, rc, path, error) == nullptr) return nullptr;
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) control->inode = st.st_ino;
   return control;
 }
 
+// The file belongs to the service manager: inode stays 0, never unlinked.
 Control* control_adopt(Daemon* daemon, int fd, const std::string& path, std::string* error) {
-  auto* control = new Control{daemon, path};  // inode 0: the file is not ours to unlink
-  uv_pipe_init(daemon->loop, &control->server, 0);
-  control->server.data = control;
-  int rc = uv_pipe_open(&control->server, fd);
-  if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&control->server), 16, on_connection);
-  if (rc != 0) {
-    *error = path + " (passed by the service manager): " + uv_strerror(rc);
-    uv_close(reinterpret_cast<uv_handle_t*>(&control->server), on_server_closed);
-    return nullptr;
-  }
-  return control;
+  Control* control = new_control(daemon, path);
+  const int rc = uv_pipe_open(&control->server, fd);
+  return start_listening(control, rc, path + " (passed by the service manager)", error);
 }
 
 void control_close(Control* control) {

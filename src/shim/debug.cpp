@@ -21,11 +21,12 @@ void debug(const char* format, ...) {
   va_start(args, format);
   if (n > 0 && static_cast<size_t>(n) < sizeof line) n += vsnprintf(line + n, sizeof line - static_cast<size_t>(n), format, args);
   va_end(args);
-  if (n < 0) return;
-  size_t len = static_cast<size_t>(n) < sizeof line - 1 ? static_cast<size_t>(n) : sizeof line - 2;
-  line[len++] = '\n';
-  ssize_t ignored = NL_REAL(write)(STDERR_FILENO, line, len);
-  (void)ignored;
+  if (n >= 0) {
+    size_t len = static_cast<size_t>(n) < sizeof line - 1 ? static_cast<size_t>(n) : sizeof line - 2;
+    line[len++] = '\n';
+    ssize_t ignored = NL_REAL(write)(STDERR_FILENO, line, len);
+    (void)ignored;
+  }
   errno = saved;
 }
 

@@ -42,6 +42,24 @@ int finish_established(VSocket* vs, int fd, State established) {
   return 0;
 }
 
+// Takes the connect lock. A thread holding it is reading the daemon's answer
+// and blocks while holding it only on a blocking fd, where we wait too (in
+// 1 ms steps); a non-blocking caller gets false at once.
+bool take_busy(VSocket* vs, bool wait) {
+  while (!try_lock(&vs->busy)) {
+    if (!wait) return false;
+    poll(nullptr, 0, 1);
+  }
+  return true;
+}
+
+// Releases it, keeping the errno the caller is about to report.
+void release_busy(VSocket* vs) {
+  int saved = errno;
+  unlock(&vs->busy);
+  errno = saved;
+}
+
 // The daemon writes a failure Result before it lets the padding go, so a
 // padded socket that is writable with no Result queued has connected.
 bool padding_drained(int fd) {
@@ -154,24 +172,16 @@ int send_request(VSocket* vs, int fd, const wire::Address& dst, bool padded) {
 bool tcp_is_established(State s) { return s == State::kTcpEstablished || s == State::kTcpResultAhead; }
 
 int tcp_finish_connect(VSocket* vs, int fd, bool wait) {
-  for (;;) {
-    State s = load_state(vs);
-    if (tcp_is_established(s)) return 0;
-    if (s != State::kTcpConnecting) return ENOTCONN;
-    if (try_lock(&vs->busy)) break;
-    // Another thread is reading the answer; it never blocks while holding
-    // the lock unless the fd is blocking, in which case we wait too.
-    if (!wait) return fail(EAGAIN);
-    poll(nullptr, 0, 1);
-  }
+  State s = load_state(vs);
+  if (tcp_is_established(s)) return 0;
+  if (s != State::kTcpConnecting) return ENOTCONN;
+  if (!take_busy(vs, wait)) return fail(EAGAIN);
   int r;
-  if (load_state(vs) != State::kTcpConnecting)
+  if (load_state(vs) != State::kTcpConnecting)  // the other thread finished it
     r = tcp_is_established(load_state(vs)) ? 0 : ENOTCONN;
   else
     r = advance(vs, fd, wait ? Wait::kBlocking : Wait::kNo, false);
-  int saved = errno;
-  unlock(&vs->busy);
-  errno = saved;
+  release_busy(vs);
   return r;
 }
 
@@ -195,10 +205,7 @@ bool tcp_check_connected(VSocket* vs, int fd) {
 }
 
 int tcp_read_result_ahead(VSocket* vs, int fd, bool wait) {
-  while (!try_lock(&vs->busy)) {
-    if (!wait) return fail(EAGAIN);
-    poll(nullptr, 0, 1);
-  }
+  if (!take_busy(vs, wait)) return fail(EAGAIN);
   int error = 0;
   while (load_state(vs) == State::kTcpResultAhead && vs->reply_have < sizeof(wire::Reply)) {
     ssize_t n = NL_REAL(recv)(fd, vs->reply + vs->reply_have, sizeof(wire::Reply) - vs->reply_have,
@@ -228,7 +235,7 @@ int tcp_read_result_ahead(VSocket* vs, int fd, bool wait) {
       store_state(vs, State::kTcpEstablished);
     }
   }
-  unlock(&vs->busy);
+  release_busy(vs);
   return error == 0 ? 0 : fail(error);
 }
 
@@ -299,10 +306,8 @@ int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
       result = -1;  // EINTR: the connect goes on; a later connect says EALREADY
     }
   }
-  int saved = errno;
-  unlock(&vs->busy);
-  errno = saved;
-  debug("connect fd %d: %s", fd, result == 0 ? "ok" : strerror(saved));
+  release_busy(vs);
+  debug("connect fd %d: %s", fd, result == 0 ? "ok" : strerror(errno));
   return result;
 }
 
