@@ -4,8 +4,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -21,8 +23,35 @@ struct ThreadHostent {
 };
 
 // initial-exec: the shim is always loaded at startup (DT_NEEDED), so its TLS
-// sits in the static block and needs no __tls_get_addr from ld.so.
-__thread ThreadHostent t_host __attribute__((tls_model("initial-exec")));
+// sits in the static block and needs no __tls_get_addr from ld.so. Only a
+// pointer lives there: with the seal's DT_AUDIT module the loader sizes the
+// static block before it maps the shim, which then gets room only in the
+// small surplus (a few hundred bytes) that every initial library shares.
+__thread ThreadHostent* t_host __attribute__((tls_model("initial-exec")));
+
+pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
+pthread_key_t g_key;
+bool g_key_ok = false;
+
+void unmap_thread_hostent(void* block) { munmap(block, sizeof(ThreadHostent)); }
+
+void create_key() { g_key_ok = pthread_key_create(&g_key, unmap_thread_hostent) == 0; }
+
+// This thread's buffer, mapped at its first use and unmapped when it exits;
+// nullptr when memory is short.
+ThreadHostent* thread_hostent() {
+  if (t_host != nullptr) return t_host;
+  pthread_once(&g_key_once, create_key);
+  if (!g_key_ok) return nullptr;
+  void* block = mmap(nullptr, sizeof(ThreadHostent), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (block == MAP_FAILED) return nullptr;
+  if (pthread_setspecific(g_key, block) != 0) {
+    munmap(block, sizeof(ThreadHostent));
+    return nullptr;
+  }
+  t_host = static_cast<ThreadHostent*>(block);
+  return t_host;
+}
 
 // Lays out a hostent in `buf`: address list, empty alias list, addresses,
 // name. Returns 0 or ERANGE.
@@ -104,9 +133,15 @@ int lookup(const char* name, int af, hostent* ret, char* buf, size_t buflen, hos
 }
 
 hostent* lookup_thread(const char* name, int af) {
+  ThreadHostent* host = thread_hostent();
+  if (host == nullptr) {
+    h_errno = NETDB_INTERNAL;
+    errno = ENOMEM;
+    return nullptr;
+  }
   hostent* result;
   int herr;
-  lookup(name, af, &t_host.entry, t_host.buffer, sizeof t_host.buffer, &result, &herr);
+  lookup(name, af, &host->entry, host->buffer, sizeof host->buffer, &result, &herr);
   h_errno = herr;
   return result;
 }
@@ -142,10 +177,11 @@ NL_EXPORT struct hostent* gethostbyaddr(const void* addr, socklen_t len, int typ
   }
   a.family = static_cast<uint16_t>(type);
   memcpy(a.addr, addr, len);
-  if (fill_hostent(text, type, &a, 1, &t_host.entry, t_host.buffer, sizeof t_host.buffer) != 0) {
+  ThreadHostent* host = thread_hostent();
+  if (host == nullptr || fill_hostent(text, type, &a, 1, &host->entry, host->buffer, sizeof host->buffer) != 0) {
     h_errno = NETDB_INTERNAL;
     return nullptr;
   }
   h_errno = 0;
-  return &t_host.entry;
+  return &host->entry;
 }

@@ -15,6 +15,11 @@ namespace netleash::shim {
 // Prints to stderr only when NETLEASH_DEBUG=1. Never changes errno.
 void debug(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
+// --- the seal (seal_guard.cpp) -----------------------------------------------------
+// True when the process could not be sealed: the shim then refuses every
+// Internet socket (EACCES), since nothing else would hold the program.
+bool process_unsealed();
+
 // Sets errno and returns -1: the shape of every failing hook.
 inline int fail(int error) {
   errno = error;

@@ -45,6 +45,10 @@ NL_EXPORT int socket(int domain, int type, int protocol) noexcept {
     if (fd >= 0) fd_forget(fd);  // a stale entry from an fd libc closed behind our back
     return fd;
   }
+  if (process_unsealed()) {
+    debug("socket(%d, %d, %d) refused: the process is not sealed", domain, type, protocol);
+    return fail(EACCES);
+  }
   int base = type & ~kTypeFlags;
   int err = classify(domain, base, &protocol);
   if (err != 0) {

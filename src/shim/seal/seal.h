@@ -1,0 +1,85 @@
+// Sealing a process: no_new_privs, then Landlock where the kernel has it,
+// then the seccomp filter of filter.h. Header-only and libc-free, so that the
+// same code can also run where libc is not usable yet (before the program's
+// libraries are initialised); today the shim's constructor runs it.
+#pragma once
+
+#include <linux/prctl.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+
+#include "shim/seal/filter.h"
+#include "shim/seal/raw_syscall.h"
+
+namespace netleash::seal {
+
+enum class Outcome { kSealed, kAlreadySealed, kFailed };
+
+struct Result {
+  Outcome outcome;
+  const char* step;  // which call failed (kFailed)
+  long error;        // its errno (kFailed)
+  bool landlock;     // the Landlock half is in place too (kSealed)
+};
+
+// The filter answers the probe; nothing else does.
+inline bool is_sealed() {
+  return raw_syscall(__NR_prctl, kProbeOption) == -kProbeErrno;
+}
+
+namespace detail {
+
+// UAPI values (linux/landlock.h grows with the kernel; these never change).
+constexpr long kLandlockCreateRulesetVersion = 1 << 0;
+constexpr uint64_t kLandlockFsMakeBlock = 1ull << 11;
+constexpr uint64_t kLandlockNetBindTcp = 1ull << 0;
+constexpr uint64_t kLandlockNetConnectTcp = 1ull << 1;
+constexpr long kLandlockNetAbi = 4;
+
+struct LandlockRulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;  // zero: larger than an older kernel knows is fine when zero
+};
+
+// Puts the process in a Landlock domain of its own. That alone confines
+// ptrace, /proc/PID/mem, process_vm_writev and pidfd_getfd to the sealed tree;
+// the ruleset also refuses TCP bind/connect outright (ABI 4+), a second lock
+// on the socket rule. A ruleset must handle something, so before ABI 4 it
+// handles only the creation of block devices, which needs CAP_MKNOD anyway.
+inline bool confine_with_landlock() {
+  long abi = raw_syscall(__NR_landlock_create_ruleset, 0, 0, kLandlockCreateRulesetVersion);
+  if (abi < 1) return false;
+  LandlockRulesetAttr attr{};
+  if (abi >= kLandlockNetAbi) {
+    attr.handled_access_net = kLandlockNetBindTcp | kLandlockNetConnectTcp;
+  } else {
+    attr.handled_access_fs = kLandlockFsMakeBlock;
+  }
+  long fd = raw_syscall(__NR_landlock_create_ruleset, reinterpret_cast<long>(&attr), sizeof attr, 0);
+  if (fd < 0) return false;
+  long r = raw_syscall(__NR_landlock_restrict_self, fd, 0);
+  raw_syscall(__NR_close, fd);
+  return r == 0;
+}
+
+}  // namespace detail
+
+// Seals the calling process, unless it already is. `all_threads` syncs the
+// filter to every thread (the shim's constructor may run after a library
+// started one); TSYNC then fails if a thread has diverged filters.
+inline Result seal_process(bool all_threads) {
+  if (is_sealed()) return Result{Outcome::kAlreadySealed, nullptr, 0, false};
+  long r = raw_syscall(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  if (r < 0) return Result{Outcome::kFailed, "prctl(PR_SET_NO_NEW_PRIVS)", -r, false};
+  bool landlock = detail::confine_with_landlock();
+  const Program& program = landlock ? kFilter : kFilterGuardingPtrace;
+  sock_fprog fprog{program.length, const_cast<sock_filter*>(program.code)};
+  long flags = all_threads ? SECCOMP_FILTER_FLAG_TSYNC : 0;
+  r = raw_syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, reinterpret_cast<long>(&fprog));
+  // With TSYNC a positive value is the id of a thread that could not be synced.
+  if (r != 0) return Result{Outcome::kFailed, "seccomp(SECCOMP_SET_MODE_FILTER)", r < 0 ? -r : EBUSY, false};
+  return Result{Outcome::kSealed, nullptr, 0, landlock};
+}
+
+}  // namespace netleash::seal
