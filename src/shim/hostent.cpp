@@ -24,9 +24,9 @@ struct ThreadHostent {
 
 // initial-exec: the shim is always loaded at startup (DT_NEEDED), so its TLS
 // sits in the static block and needs no __tls_get_addr from ld.so. Only a
-// pointer lives there: with the seal's DT_AUDIT module the loader sizes the
-// static block before it maps the shim, which then gets room only in the
-// small surplus (a few hundred bytes) that every initial library shares.
+// pointer lives there: the static block is sized once, and whatever the
+// loader must fit in later (an audit module's setup, libraries dlopened with
+// initial-exec TLS) shares a surplus of about a kilobyte.
 __thread ThreadHostent* t_host __attribute__((tls_model("initial-exec")));
 
 pthread_once_t g_key_once = PTHREAD_ONCE_INIT;
