@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Real programs through the shim and a real netleashd: patched copies of
 curl, python3 and nc talk to local servers by name and by address; a
-destination outside the policy is refused (EACCES) and audited."""
+destination outside the policy is refused (EACCES) and audited. The patched
+python3 also tries the ways around the shim a script has: libc through
+ctypes, and unpatched children (subprocess, a shell, a double fork) — the
+seal refuses them all."""
 
 import functools
 import http.server
@@ -67,6 +70,7 @@ def main():
             expect(r.returncode == 7, "curl to a denied port must fail to connect", r)
             checked.append("curl")
 
+        curl = curl or "/usr/bin/curl"
         python = os.path.realpath(sys.executable if os.path.basename(sys.executable).startswith("python3")
                                   else shutil.which("python3"))
         if os.path.exists("/usr/bin/python3"):
@@ -87,6 +91,26 @@ try:
     raise SystemExit("resolution of a name outside the policy succeeded")
 except socket.gaierror as e:
     assert e.errno == socket.EAI_NONAME, e
+
+# Around the shim: libc's own socket() through ctypes is sealed off.
+import ctypes, os, subprocess
+libc = ctypes.CDLL("libc.so.6", use_errno=True)
+assert libc.socket(socket.AF_INET, socket.SOCK_STREAM, 0) == -1 and ctypes.get_errno() == errno.EACCES
+# Unpatched children: directly, through a shell, and orphaned by a double fork.
+denied_url = "http://127.0.0.1:{denied.port}/"
+child = [{curl!r}, "-sS", "--max-time", "10", denied_url]
+assert subprocess.run(child, capture_output=True).returncode == 7
+assert os.WEXITSTATUS(os.system(" ".join(child) + " 2>/dev/null")) == 7
+read, write = os.pipe()
+if os.fork() == 0:
+    if os.fork() == 0:
+        os.close(read)
+        code = subprocess.run(child, capture_output=True).returncode
+        os.write(write, bytes([code]))
+        os._exit(0)
+    os._exit(0)
+os.close(write)
+assert os.read(read, 1) == bytes([7])
 print("ok")
 """
         r = nl.run([exe, "-c", script])

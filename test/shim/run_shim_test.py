@@ -181,7 +181,16 @@ def check_echo_1000(nl, servers, exe, env):
         fail(f"{len(exact())} close lines record 1 MiB each way, expected 1000")
 
 
+def check_seal_escapes(nl, servers, exe, env):
+    run_program(nl, exe, env)
+    if servers["denied_tcp"].connections:
+        fail("a way around the shim reached the denied TCP server")
+    if servers["denied_udp"].datagrams:
+        fail(f"a way around the shim reached the denied UDP server: {servers['denied_udp'].datagrams}")
+
+
 SPECIAL = {
+    "seal_escapes": check_seal_escapes,
     "echo_1000": check_echo_1000,
     "udp_sendmmsg": check_udp_sendmmsg,
     "fail_closed": check_fail_closed,
