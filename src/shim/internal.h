@@ -2,6 +2,7 @@
 // the daemon client, and the per-protocol entry points the hooks dispatch to.
 #pragma once
 
+#include <errno.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 

@@ -13,7 +13,8 @@ namespace netleash::shim {
   X(close) X(close_range) X(closefrom) X(dup) X(dup2) X(dup3) X(fcntl) X(fcntl64)             \
   X(getsockname) X(getpeername) X(getsockopt) X(setsockopt) X(send) X(sendto) X(sendmsg)      \
   X(sendmmsg) X(recv) X(recvfrom) X(recvmsg) X(recvmmsg) X(read) X(readv) X(write) X(writev)  \
-  X(getaddrinfo) X(freeaddrinfo) X(getnameinfo) X(syscall)
+  X(getaddrinfo) X(freeaddrinfo) X(getnameinfo) X(syscall) X(execve) X(execvpe) X(fexecve)         \
+  X(posix_spawn) X(posix_spawnp)
 
 enum RealId : int {
 #define NL_REAL_ID(name) kReal_##name,

@@ -13,6 +13,7 @@ socket socketpair connect bind listen accept accept4 shutdown close close_range 
 fcntl fcntl64 getsockname getpeername getsockopt setsockopt send sendto sendmsg sendmmsg recv recvfrom
 recvmsg recvmmsg read readv write writev __read_chk __recv_chk __recvfrom_chk getaddrinfo freeaddrinfo
 getnameinfo gethostbyname gethostbyname2 gethostbyname_r gethostbyname2_r gethostbyaddr syscall
+execve execvpe fexecve posix_spawn posix_spawnp
 """.split())
 
 

@@ -129,6 +129,10 @@ print("ok")
         expect(any(a.get("verdict") == "allow" and a.get("host") == "web.nltest" for a in audit),
                "no allowed connect audited with its host name")
         expect(echo.connections >= 1 and denied.connections == 0, "servers saw the wrong connections")
+        # The unpatched children carried the shim (LD_PRELOAD): their attempts are audited too.
+        children = [a for a in audit if a.get("op") == "connect" and a.get("verdict") == "deny" and
+                    a.get("dst") == f"127.0.0.1:{denied.port}" and a.get("app") not in ("shim-curl", "shim-python")]
+        expect(len(children) >= 3, f"the children's connects were not audited: {children}")
     print("PASS:", ", ".join(checked))
 
 
