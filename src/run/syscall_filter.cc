@@ -30,6 +30,7 @@ constexpr unsigned kNativeArch = AUDIT_ARCH_X86_64;
 // x32 system calls arrive with AUDIT_ARCH_X86_64 but their numbers have this
 // bit set, so they would slip past every number compared below.
 constexpr unsigned kX32SyscallBit = 0x40000000;
+constexpr unsigned kSkippedSyscall = 0xffffffff;
 #elif defined(__aarch64__)
 constexpr unsigned kNativeArch = AUDIT_ARCH_AARCH64;
 #else
@@ -70,7 +71,10 @@ std::vector<sock_filter> build_filter() {
   f.push_back(statement(BPF_RET | BPF_K, kKill));
   f.push_back(statement(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)));
 #if defined(__x86_64__)
-  f.push_back(jump(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 0, 1));
+  // Number -1 has that bit too, but is no x32 call: it is how a tracer skips
+  // a system call, and the kernel answers it with ENOSYS.
+  f.push_back(jump(BPF_JMP | BPF_JGE | BPF_K, kX32SyscallBit, 0, 2));
+  f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, kSkippedSyscall, 1, 0));
   f.push_back(statement(BPF_RET | BPF_K, kKill));
 #endif
   for (long nr : kRefusedWithEperm) {

@@ -97,6 +97,22 @@ def check_foreign_abis(nl):
     expect(r.returncode == 0, "the foreign-ABI helper outside", r)
 
 
+ORDINARY_WORK = """
+import ctypes, errno, threading
+libc = ctypes.CDLL(None, use_errno=True)
+t = threading.Thread(target=print, args=("thread",)); t.start(); t.join()
+print("skip", errno.errorcode[ctypes.get_errno()] if libc.syscall(-1) < 0 else "ok")
+"""
+
+
+def check_ordinary_work(nl):
+    # Threads still start (clone3 is refused with ENOSYS: glibc falls back to
+    # clone), and system call -1, how a tracer skips a call, is no foreign ABI.
+    r = nl.run([RUN, "--", sys.executable, "-c", ORDINARY_WORK], timeout=60)
+    expect(r.returncode == 0 and r.stdout.split("\n")[:2] == ["thread", "skip ENOSYS"],
+           "ordinary work inside netleash-run", r)
+
+
 def check_exit_statuses(nl):
     r = nl.run([RUN, "--", "sh", "-c", "exit 42"], timeout=60)
     expect(r.returncode == 42, "the command's exit status", r)
@@ -119,6 +135,7 @@ def main():
     with Netleash(start=False) as nl:
         check_escapes(nl)
         check_foreign_abis(nl)
+        check_ordinary_work(nl)
         check_exit_statuses(nl)
     print("PASS: netleash-run confinement")
 
