@@ -7,92 +7,98 @@
 // netleashd is the only way out, whatever the code does (raw system calls,
 // static binaries and unpatched programs included).
 //
-// When not root, a user namespace is created first: it grants the capability
-// needed to create the network namespace and to bring its loopback up. The
-// user is mapped to itself, so the command runs with the caller's uid and gid
-// (and, like any process that execs as a non-root uid, with no capabilities).
-//
-// netleash-run execs the command in its own process: the exit status and
-// every signal are the command's own, with nothing in between to forward.
+// The namespace only holds if the command cannot leave it or reach past it,
+// root or not. So, in order, netleash-run
+//   1. closes the descriptors it inherited above 2 (but --keep-fd ones): a
+//      socket made outside keeps reaching the network it was made in;
+//   2. enters a new user namespace, then the new network namespace owned by
+//      it, and brings its loopback up (namespaces.cc says why a user
+//      namespace for root too);
+//   3. drops every capability, for good (capabilities.h);
+//   4. sets no_new_privs and installs a seccomp filter against the system
+//      calls that enter or make namespaces and mounts (syscall_filter.h);
+//   5. execs the command in its own process: the exit status and every signal
+//      are the command's own, with nothing in between to forward.
+// A step that fails ends netleash-run with 125 before the command runs.
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include <climits>
 #include <string>
+#include <vector>
+
+#include "run/capabilities.h"
+#include "run/inherited_fds.h"
+#include "run/namespaces.h"
+#include "run/setup_failure.h"
+#include "run/syscall_filter.h"
 
 namespace {
 
-constexpr const char* kProgram = "netleash-run";
+using netleash::run::kProgram;
+
+constexpr int kUsageError = 2;
 
 void usage(FILE* out) {
   fprintf(out,
-          "Usage: %s [--socket PATH] -- COMMAND [ARG...]\n"
+          "Usage: %s [--socket PATH] [--keep-fd N]... -- COMMAND [ARG...]\n"
           "\n"
           "Run COMMAND in a fresh network namespace that has only its own loopback,\n"
           "with the netleashd socket still reachable, so the daemon is the only way out.\n"
+          "COMMAND runs with no capabilities and cannot leave the namespace.\n"
           "\n"
           "  --socket PATH  daemon socket to hand to COMMAND (sets NETLEASH_SOCKET)\n"
+          "  --keep-fd N    keep inherited descriptor N open (others above 2 are closed)\n"
           "  -h, --help     show this help\n"
           "  --version      show the version\n"
           "\n"
-          "Exit status: COMMAND's own; 125 if the namespace could not be set up,\n"
+          "Exit status: COMMAND's own; 125 if the confinement could not be set up,\n"
           "126 if COMMAND could not be executed, 127 if it was not found.\n",
           kProgram);
 }
 
-[[noreturn]] void die(int status, const char* what) {
-  fprintf(stderr, "%s: %s: %s\n", kProgram, what, strerror(errno));
-  exit(status);
+[[noreturn]] void usage_error(const std::string& message) {
+  fprintf(stderr, "%s: %s\n", kProgram, message.c_str());
+  usage(stderr);
+  exit(kUsageError);
 }
 
-// Writes `text` to a /proc file; used for the user namespace id maps.
-bool write_file(const char* path, const std::string& text) {
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  ssize_t n = write(fd, text.data(), text.size());
-  int saved = errno;
-  close(fd);
-  errno = saved;
-  return n == static_cast<ssize_t>(text.size());
+// A --keep-fd value: a decimal descriptor number that is open now.
+int parse_kept_fd(const char* text) {
+  char* end = nullptr;
+  errno = 0;
+  long fd = strtol(text, &end, 10);
+  if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || fd > INT_MAX)
+    usage_error(std::string("--keep-fd '") + text + "': not a descriptor number");
+  if (fcntl(static_cast<int>(fd), F_GETFD) < 0)
+    usage_error(std::string("--keep-fd '") + text + "': not an open descriptor");
+  return static_cast<int>(fd);
 }
 
-// Unprivileged callers need a user namespace to own the network namespace.
-void enter_user_namespace() {
-  uid_t uid = getuid();
-  gid_t gid = getgid();
-  if (unshare(CLONE_NEWUSER) != 0) die(125, "cannot create a user namespace");
-  // setgroups must be denied before an unprivileged process may write gid_map.
-  if (!write_file("/proc/self/setgroups", "deny"))
-    die(125, "cannot write /proc/self/setgroups");
-  if (!write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n"))
-    die(125, "cannot write /proc/self/uid_map");
-  if (!write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n"))
-    die(125, "cannot write /proc/self/gid_map");
-}
-
-// A new network namespace starts with `lo` down; programs expect 127.0.0.1 to work.
-void bring_loopback_up() {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) die(125, "cannot open a socket to configure lo");
-  struct ifreq ifr {};
-  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) die(125, "cannot read the flags of lo");
-  ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
-  if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) die(125, "cannot bring lo up");
-  close(fd);
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   const char* socket_path = nullptr;
+  std::vector<int> kept_fds;
+  char** command = nullptr;
+};
+
+// The value of option `name` at argv[i], as "--name VALUE" or "--name=VALUE";
+// nullptr if argv[i] is not that option.
+const char* option_value(const std::string& name, int argc, char** argv, int& i) {
+  std::string arg = argv[i];
+  if (arg == name) {
+    if (i + 1 >= argc) usage_error(name + " needs a value");
+    return argv[++i];
+  }
+  if (arg.rfind(name + "=", 0) == 0) return argv[i] + name.size() + 1;
+  return nullptr;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options options;
   int i = 1;
   for (; i < argc; ++i) {
     std::string arg = argv[i];
@@ -101,41 +107,40 @@ int main(int argc, char** argv) {
       break;
     } else if (arg == "-h" || arg == "--help") {
       usage(stdout);
-      return 0;
+      exit(0);
     } else if (arg == "--version") {
       printf("%s %s\n", kProgram, NETLEASH_VERSION);
-      return 0;
-    } else if (arg == "--socket" && i + 1 < argc) {
-      socket_path = argv[++i];
-    } else if (arg.rfind("--socket=", 0) == 0) {
-      socket_path = argv[i] + strlen("--socket=");
+      exit(0);
+    } else if (const char* path = option_value("--socket", argc, argv, i)) {
+      if (path[0] == '\0') usage_error("--socket needs a path");
+      options.socket_path = path;
+    } else if (const char* fd = option_value("--keep-fd", argc, argv, i)) {
+      options.kept_fds.push_back(parse_kept_fd(fd));
     } else if (arg[0] == '-') {
-      fprintf(stderr, "%s: unknown option '%s'\n", kProgram, argv[i]);
-      usage(stderr);
-      return 2;
+      usage_error("unknown option '" + arg + "'");
     } else {
       break;  // the command, without a "--" before it
     }
   }
-  if (i >= argc) {
-    fprintf(stderr, "%s: no command given\n", kProgram);
-    usage(stderr);
-    return 2;
-  }
-  if (socket_path != nullptr) {
-    if (socket_path[0] == '\0') {
-      fprintf(stderr, "%s: --socket needs a path\n", kProgram);
-      return 2;
-    }
-    if (setenv("NETLEASH_SOCKET", socket_path, 1) != 0) die(125, "setenv");
-  }
+  if (i >= argc) usage_error("no command given");
+  options.command = argv + i;
+  return options;
+}
 
-  if (geteuid() != 0) enter_user_namespace();
-  if (unshare(CLONE_NEWNET) != 0) die(125, "cannot create a network namespace");
-  bring_loopback_up();
+}  // namespace
 
-  execvp(argv[i], argv + i);
+int main(int argc, char** argv) {
+  Options options = parse_options(argc, argv);
+  if (options.socket_path != nullptr && setenv("NETLEASH_SOCKET", options.socket_path, 1) != 0)
+    netleash::run::fail_setup("setenv NETLEASH_SOCKET");
+
+  netleash::run::close_inherited_fds(options.kept_fds);
+  netleash::run::enter_private_network();
+  netleash::run::drop_all_capabilities();
+  netleash::run::install_syscall_filter();
+
+  execvp(options.command[0], options.command);
   int status = errno == ENOENT ? 127 : 126;
-  fprintf(stderr, "%s: %s: %s\n", kProgram, argv[i], strerror(errno));
+  fprintf(stderr, "%s: %s: %s\n", kProgram, options.command[0], strerror(errno));
   return status;
 }

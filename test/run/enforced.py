@@ -5,10 +5,14 @@ socket is a path and so still reachable), while an unpatched program and a
 program that issues connect(2) as a raw system call reach nothing: the only
 loopback they see is the namespace's own."""
 
+import contextlib
+import functools
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
 from netleash_harness import Netleash  # noqa: E402
@@ -33,6 +37,21 @@ def expect(cond, message, result=None):
         sys.exit(1)
 
 
+@contextlib.contextmanager
+def http_server(directory):
+    """A local HTTP server for DIRECTORY in a thread; yields its port."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
 def main():
     # Creating a network namespace needs root or unprivileged user namespaces.
     probe = subprocess.run([RUN, "--", "true"], capture_output=True, text=True, timeout=30)
@@ -40,9 +59,9 @@ def main():
         print(f"SKIP: netleash-run cannot create namespaces here: {probe.stderr.strip()}")
         sys.exit(77)
 
-    with Netleash(start=False) as nl:
+    with Netleash(start=False) as nl, http_server(os.path.join(nl.dir, "web")) as web_port:
         echo = nl.start_tcp_echo_server(socket.AF_INET)
-        nl.write_policy("enforced", {"outbound": [{"cidr": "127.0.0.1", "ports": [echo.port]}]})
+        nl.write_policy("enforced", {"outbound": [{"cidr": "127.0.0.1", "ports": [echo.port, web_port]}]})
         nl.start_daemon()
         python = os.path.realpath("/usr/bin/python3")
         patched = nl.patch(python, "enforced")
@@ -52,6 +71,17 @@ def main():
 
         r = nl.run(inside + [patched, "-c", CONNECT, port], timeout=60)
         expect(r.returncode == 0 and r.stdout.strip() == "inside", "patched python3 through the daemon", r)
+
+        # Patched curl, the program of the README's service example.
+        os.makedirs(os.path.join(nl.dir, "web"))
+        with open(os.path.join(nl.dir, "web", "page.txt"), "w") as page:
+            page.write("served\n")
+        url = f"http://127.0.0.1:{web_port}/page.txt"
+        curl = nl.patch("/usr/bin/curl", "enforced")
+        r = nl.run(inside + [curl, "-sS", "--max-time", "30", url], timeout=60)
+        expect(r.returncode == 0 and r.stdout == "served\n", "patched curl through the daemon", r)
+        r = nl.run(inside + ["/usr/bin/curl", "-sS", "--max-time", "30", url], timeout=60)
+        expect(r.returncode == 7, "unpatched curl must not connect", r)
 
         r = nl.run(inside + [python, "-c", CONNECT, port], timeout=60)
         expect(r.stdout.strip() == "ConnectionRefusedError", "unpatched python3 must reach nothing", r)
