@@ -86,14 +86,20 @@ def main():
         r = nl.run(inside + [python, "-c", CONNECT, port], timeout=60)
         expect(r.stdout.strip() == "ConnectionRefusedError", "unpatched python3 must reach nothing", r)
 
-        r = nl.run(inside + [patched_raw, port], timeout=60)
+        # A raw connect system call, as static and Go programs make: the
+        # namespace alone stops it (the program is not patched, so no seal)...
+        r = nl.run(inside + [RAW_CONNECT, port], timeout=60)
         expect(r.returncode == 1 and r.stdout.strip() == "ECONNREFUSED",
                "a raw connect system call must reach nothing", r)
-
-        # The same raw program outside the namespace does reach the server:
+        # ...while outside the namespace the same program does reach the server:
         # the refusal above is the namespace's doing, not a broken test.
-        r = nl.run([patched_raw, port], timeout=60)
+        r = nl.run([RAW_CONNECT, port], timeout=60)
         expect(r.returncode == 0 and r.stdout.strip() == "connected", "raw connect outside", r)
+        # Patched, the seal refuses the socket itself, inside or out.
+        for where in (inside, []):
+            r = nl.run(where + [patched_raw, port], timeout=60)
+            expect(r.returncode == 1 and r.stdout.strip() == "socket: EACCES",
+                   "a patched program's raw socket must be refused by the seal", r)
 
         r = nl.run(inside + ["sh", "-c", "exit 42"], timeout=60)
         expect(r.returncode == 42, "netleash-run passes the exit status through", r)
