@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -68,7 +69,9 @@ void answer_lookup(Daemon& d, const PeerIdentity& who, const Query& query, size_
 }  // namespace
 
 bool daemon_answers(const Daemon& d, const PeerIdentity& who, const wire::Address& destination) {
-  if (ntohs(destination.port) != kPort || who.app.empty()) return false;
+  const std::vector<uint16_t>& ports = d.config.resolver.dns_ports;
+  if (who.app.empty() || std::find(ports.begin(), ports.end(), ntohs(destination.port)) == ports.end())
+    return false;
   const policy::AppPolicy* app = d.policies->find(who.app);
   return app != nullptr && !app->dns_direct;
 }

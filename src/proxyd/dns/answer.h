@@ -1,5 +1,5 @@
 // DNS answered by the daemon: a query a leashed program sends itself (UDP or
-// TCP to port 53, whatever the server) is answered here under the app's
+// TCP to port 53, whatever the server; "dns_ports" in the resolver config) is answered here under the app's
 // policy and never leaves the host, unless the policy says "dns": "direct".
 // Names no rule lets the daemon resolve get NXDOMAIN; allowed names of type
 // A/AAAA are resolved by the daemon's resolver and recorded for host rules
@@ -20,7 +20,8 @@
 namespace netleash::proxyd::dns {
 
 // Does the daemon answer what `who` sends to `destination` itself? True for
-// port 53 when the app has a policy without "dns": "direct". (No identity or
+// port 53 (the config's "dns_ports") when the app has a policy without
+// "dns": "direct". (No identity or
 // no policy: false, and the ordinary decision refuses.)
 bool daemon_answers(const Daemon& d, const PeerIdentity& who, const wire::Address& destination);
 

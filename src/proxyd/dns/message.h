@@ -19,7 +19,6 @@
 
 namespace netleash::proxyd::dns {
 
-inline constexpr uint16_t kPort = 53;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kMaxName = 255;            // wire bytes, final zero included
 inline constexpr size_t kMaxPointers = 16;         // per name
