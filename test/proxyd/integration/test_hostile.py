@@ -143,7 +143,8 @@ def hostile_dns(env):
     port = env.tcp_echo_server()
     d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]},
                                                  {"host": "ok.nltest", "ports": [80]},
-                                                 {"host": "slow.nltest", "ports": [80]}])},
+                                                 {"host": "slow.nltest", "ports": [80]}],
+                                      inbound=[{"listen": 5300, "expose": "127.0.0.1:0", "protocol": "udp"}])},
                    config=config).start()
     out = env.run_client("demo", """
 import struct
@@ -176,6 +177,14 @@ for i in range(100):
     n = struct.unpack('>H', w.recv_exact(t, 2))[0]
     codes.append(rcode(w.recv_exact(t, n)))
 out['tcp'] = [v, res, codes.count(3)]
+# A UDP server's own query (a bound association) is answered too.
+b = w.connect_seqpacket(P)
+b.send(w.request(w.OP_DATAGRAM_OPEN, '127.0.0.1', 5300, w.PROTO_UDP, flags=1))
+b.settimeout(5)
+kind, error = w.parse_reply(b.recv(16))
+b.send(w.datagram('192.0.2.1', 53, q('ok.nltest')))
+r = b.recv(70000)
+out['server'] = [error, list(w.unpack_address(r[:24])), rcode(r[24:]), list(r[-4:])]
 # Lookups that outlive their sockets.
 s2, e = w.datagram_open(P)
 s2.send(w.datagram('192.0.2.1', 53, q('slow.nltest')))
@@ -185,7 +194,8 @@ s2.close(); t2.close()
 print(json.dumps(out))
 """, d)
     assert out == {"ok": [["192.0.2.1", 53], 0, 1, [127, 0, 0, 1]], "evil": 3, "two": 1, "loop": 1,
-                   "update": 4, "txt": [0, 0], "tcp": [0, 0, 100]}, out
+                   "update": 4, "txt": [0, 0], "tcp": [0, 0, 100],
+                   "server": [0, ["192.0.2.1", 53], 0, [127, 0, 0, 1]]}, out
     # Both slow lookups end (audited) after their sockets closed; the daemon is unharmed.
     wait_for(lambda: sum(a.get("host") == "slow.nltest" for a in d.audit()) == 2, what="slow lookups audited")
     assert not any(a.get("op") == "sendto" and a["verdict"] == "deny" for a in d.audit()), d.audit()
