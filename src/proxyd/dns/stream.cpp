@@ -2,11 +2,9 @@
 
 #include <unistd.h>
 
-#include <cstring>
 #include <vector>
 
 #include "dns/answer.h"
-#include "dns/message.h"
 
 namespace netleash::proxyd::dns {
 namespace {
