@@ -53,7 +53,7 @@ void read_resolver(const Json& object, ResolverConfig* resolver) {
   if (!object.is_object()) throw ConfigError{"\"resolver\" must be an object"};
   reject_unknown_keys(object, "\"resolver\"",
                       {"servers", "hosts_file", "timeout_ms", "tries", "max_in_flight",
-                       "max_queued", "min_ttl", "max_ttl", "hosts_ttl"});
+                       "max_queued", "min_ttl", "max_ttl", "hosts_ttl", "dns_ports"});
   if (const auto it = object.find("servers"); it != object.end()) {
     if (!it->is_array()) throw ConfigError{"\"servers\" must be an array of \"ip:port\""};
     for (const auto& server : *it) {
@@ -64,6 +64,16 @@ void read_resolver(const Json& object, ResolverConfig* resolver) {
   if (const auto it = object.find("hosts_file"); it != object.end()) {
     if (!it->is_string()) throw ConfigError{"\"hosts_file\" must be a path"};
     resolver->hosts_file = it->get<std::string>();
+  }
+  if (const auto it = object.find("dns_ports"); it != object.end()) {
+    if (!it->is_array() || it->empty())
+      throw ConfigError{"\"dns_ports\" must be a non-empty array of ports"};
+    resolver->dns_ports.clear();
+    for (const auto& port : *it) {
+      if (!port.is_number_unsigned() || port.get<uint64_t>() < 1 || port.get<uint64_t>() > 65535)
+        throw ConfigError{"\"dns_ports\" entries must be ports 1-65535, not " + port.dump()};
+      resolver->dns_ports.push_back(static_cast<uint16_t>(port.get<uint64_t>()));
+    }
   }
   read_number(object, "timeout_ms", &resolver->timeout_ms, 1u);
   read_number(object, "tries", &resolver->tries, 1u, 10u);

@@ -21,6 +21,9 @@ struct ResolverConfig {
   uint32_t min_ttl_s = 5;            // floor for policy purposes
   uint32_t max_ttl_s = 3600;         // ceiling, so a hostile server cannot pin forever
   uint32_t hosts_ttl_s = 60;         // hosts-file answers carry no TTL
+  // Destination ports whose queries the daemon answers itself (dns/answer.h);
+  // another one for a local resolver on an odd port, or for tests.
+  std::vector<uint16_t> dns_ports = {53};
 };
 
 struct Config {

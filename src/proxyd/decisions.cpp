@@ -38,6 +38,17 @@ const policy::AppPolicy* policy_of(const Daemon& d, const PeerIdentity& who,
   return app;
 }
 
+const char* status_text(wire::ResolveStatus status) {
+  switch (status) {
+    case wire::ResolveStatus::kOk: return "resolved";
+    case wire::ResolveStatus::kNoName: return "no such name";
+    case wire::ResolveStatus::kNoData: return "no address of the requested family";
+    case wire::ResolveStatus::kAgain: return "lookup failed temporarily";
+    case wire::ResolveStatus::kFail: return "lookup failed";
+  }
+  return "lookup failed";
+}
+
 }  // namespace
 
 policy::Decision decide_outbound(Daemon& d, const PeerIdentity& who,
@@ -106,6 +117,14 @@ void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
   event.rule = decision.rule;
   event.reason = decision.reason;
   d.audit->record(event);
+}
+
+void finish_lookup(Daemon& d, const PeerIdentity& who, const std::string& name, policy::Decision decision,
+                   wire::ResolveStatus status, const std::vector<wire::Address>& answered, uint32_t ttl_s) {
+  if (status == wire::ResolveStatus::kOk) record_resolution(d, who, name, answered, ttl_s);
+  decision.reason = std::string(status_text(status)) + " (" + std::to_string(answered.size()) +
+                    " addresses; " + decision.reason + ")";
+  audit_resolve(d, who, name, decision);
 }
 
 }  // namespace netleash::proxyd

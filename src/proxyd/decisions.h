@@ -31,4 +31,10 @@ void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
 void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
                    const policy::Decision& decision);
 
+// The end of an allowed lookup made for `who` (getaddrinfo through the shim,
+// or a DNS query the daemon answers): the addresses handed to the app are
+// recorded for host rules with `ttl_s`, and one audit line says how it went.
+void finish_lookup(Daemon& d, const PeerIdentity& who, const std::string& name, policy::Decision decision,
+                   wire::ResolveStatus status, const std::vector<wire::Address>& answered, uint32_t ttl_s);
+
 }  // namespace netleash::proxyd

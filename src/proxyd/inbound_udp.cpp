@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "decisions.h"
+#include "dns/answer.h"
 #include "inbound_decisions.h"
 #include "wire_check.h"
 
@@ -39,6 +40,7 @@ struct InboundUdp final : Tracked {
   const policy::PolicySet* verdicts_for = nullptr;
   std::map<std::string, bool> inbound_verdicts;
   std::map<std::string, bool> outbound_verdicts;
+  dns::Liveness alive = std::make_shared<bool>(true);  // for DNS answers still being looked up
   uv_poll_t app_poll{};
   uv_udp_t udp{};
 
@@ -76,6 +78,7 @@ void on_closed(uv_handle_t* handle) {
 void close_server(InboundUdp* u) {
   if (u->closing) return;
   u->closing = true;
+  *u->alive = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&u->app_poll), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&u->udp), on_closed);
   close(u->fd);
@@ -107,10 +110,14 @@ bool admits(InboundUdp* u, const wire::Address& peer) {
   });
 }
 
+bool admitted_before(InboundUdp* u, const wire::Address& peer) {
+  auto admitted = u->inbound_verdicts.find(peer_key(peer));
+  return admitted != u->inbound_verdicts.end() && admitted->second;
+}
+
 // A reply to an admitted peer needs no outbound rule; anything else does.
 bool may_send(InboundUdp* u, const wire::Address& destination) {
-  auto admitted = u->inbound_verdicts.find(peer_key(destination));
-  if (admitted != u->inbound_verdicts.end() && admitted->second) return true;
+  if (admitted_before(u, destination)) return true;
   return verdict(u, &u->outbound_verdicts, destination, [&] {
     const policy::Decision decision = decide_outbound(*u->d, u->who, destination, policy::Protocol::kUdp);
     audit_decision(*u->d, u->who, "sendto", destination, decision);
@@ -135,6 +142,14 @@ void on_app_readable(uv_poll_t* poll, int status, int /*events*/) {
       return close_server(u);
     }
     const wire::Address destination = normalize_address(header.addr);
+    // A query of the server's own (not its reply to a peer) is answered here.
+    if (!admitted_before(u, destination) && dns::daemon_answers(*u->d, u->who, destination)) {
+      u->bytes_sent += size - kHeader;
+      dns::answer_datagram(*u->d, u->who, u->alive, u->fd, destination,
+                           {reinterpret_cast<const uint8_t*>(g_from_app) + kHeader, size - kHeader},
+                           &u->bytes_received);
+      continue;
+    }
     if (!may_send(u, destination)) continue;
     sockaddr_storage address{};
     socklen_t length = 0;

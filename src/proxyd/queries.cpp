@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "decisions.h"
+#include "dns/answer.h"
 #include "resolver.h"
 #include "wire_check.h"
 
@@ -37,17 +38,6 @@ wire::ResolveReply make_resolve_reply(const ResolveResult& result, int family) {
   return reply;
 }
 
-const char* status_text(wire::ResolveStatus status) {
-  switch (status) {
-    case wire::ResolveStatus::kOk: return "resolved";
-    case wire::ResolveStatus::kNoName: return "no such name";
-    case wire::ResolveStatus::kNoData: return "no address of the requested family";
-    case wire::ResolveStatus::kAgain: return "lookup failed temporarily";
-    case wire::ResolveStatus::kFail: return "lookup failed";
-  }
-  return "lookup failed";
-}
-
 }  // namespace
 
 void query_check(Daemon* d, int fd, const PeerIdentity& who, const wire::Request& request) {
@@ -55,7 +45,9 @@ void query_check(Daemon* d, int fd, const PeerIdentity& who, const wire::Request
   const auto protocol = request.protocol == static_cast<uint8_t>(wire::Protocol::kUdp)
                             ? policy::Protocol::kUdp
                             : policy::Protocol::kTcp;
-  const policy::Decision decision = decide_outbound(*d, who, destination, protocol);
+  const policy::Decision decision = dns::daemon_answers(*d, who, destination)
+                                        ? dns::answered_here()
+                                        : decide_outbound(*d, who, destination, protocol);
   // kCheck precedes a sendto (UDP) or, for completeness, a connect (TCP).
   audit_decision(*d, who, protocol == policy::Protocol::kUdp ? "sendto" : "connect", destination,
                  decision);
@@ -82,14 +74,8 @@ void query_resolve(Daemon* d, int fd, PeerIdentity who, const wire::Request& req
   d->resolver->resolve(name, family, [d, fd, who = std::move(who), name, family,
                                       decision](const ResolveResult& result) mutable {
     const wire::ResolveReply reply = make_resolve_reply(result, family);
-    if (reply.status == static_cast<int32_t>(wire::ResolveStatus::kOk)) {
-      record_resolution(*d, who, name,
-                        std::vector<wire::Address>(reply.addrs, reply.addrs + reply.count),
-                        result.ttl_s);
-    }
-    decision.reason = std::string(status_text(static_cast<wire::ResolveStatus>(reply.status))) +
-                      " (" + std::to_string(reply.count) + " addresses; " + decision.reason + ")";
-    audit_resolve(*d, who, name, decision);
+    finish_lookup(*d, who, name, std::move(decision), static_cast<wire::ResolveStatus>(reply.status),
+                  std::vector<wire::Address>(reply.addrs, reply.addrs + reply.count), result.ttl_s);
     send_packet(fd, &reply, sizeof reply);
     close(fd);
   });

@@ -10,6 +10,8 @@
 #include "connect_replies.h"
 #include "daemon.h"
 #include "decisions.h"
+#include "dns/answer.h"
+#include "dns/stream.h"
 #include "relay.h"
 #include "tunnel_dialer.h"
 #include "wire_check.h"
@@ -38,7 +40,12 @@ struct TcpSession final : Tracked {
   uint64_t started_ms;
   int open_handles = 0;
   uv_poll_t hangup_watch{};  // notices the app hanging up while we connect
-  uv_tcp_t upstream{};
+  // A real TCP connection, or for DNS the daemon answers, a socketpair to
+  // its answerer (dns/stream.h); either is a stream to the relay.
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } upstream{};
   uv_connect_t connect_req{};
   uv_timer_t connect_timer{};
   uv_pipe_t app{};
@@ -87,7 +94,7 @@ void close_handle(void* handle) {
 
 void close_session(TcpSession* s) {
   if (s->state == State::kClosing) return;
-  s->app.data = s->upstream.data = s;  // the relay had them
+  s->app.data = s->upstream.tcp.data = s;  // the relay had them
   close_handle(&s->connect_timer);
   close_handle(&s->upstream);
   if (s->state == State::kRelaying) {
@@ -125,7 +132,7 @@ void start_relay(TcpSession* s) {
   }
   s->relayed = true;
   s->d->stats.opened(s->who.app, Stats::Kind::kOutboundTcp);
-  s->app.data = s->upstream.data = &s->relay;
+  s->app.data = s->upstream.tcp.data = &s->relay;
   s->relay.owner = s;
   s->relay.on_end = on_relay_end;
   s->relay.marks = Watermarks{s->d->config.high_water, s->d->config.low_water};
@@ -202,12 +209,12 @@ bool start_connect(TcpSession* s) {
   uv_loop_t* loop = s->d->loop;
   // Creating the socket now lets the app's options apply before connect();
   // if that fails, uv_tcp_connect creates it and reports the errno.
-  if (uv_tcp_init_ex(loop, &s->upstream, address.ss_family) != 0) uv_tcp_init(loop, &s->upstream);
+  if (uv_tcp_init_ex(loop, &s->upstream.tcp, address.ss_family) != 0) uv_tcp_init(loop, &s->upstream.tcp);
   uv_timer_init(loop, &s->connect_timer);
-  s->upstream.data = s->connect_timer.data = s->connect_req.data = s;
+  s->upstream.tcp.data = s->connect_timer.data = s->connect_req.data = s;
   s->open_handles = 2;
-  apply_options(&s->upstream, s->options);
-  const int status = uv_tcp_connect(&s->connect_req, &s->upstream,
+  apply_options(&s->upstream.tcp, s->options);
+  const int status = uv_tcp_connect(&s->connect_req, &s->upstream.tcp,
                                     reinterpret_cast<const sockaddr*>(&address), on_connect);
   if (status < 0) {
     send_failed_result(s->fd, s->padding, connect_errno(status, false));
@@ -216,6 +223,32 @@ bool start_connect(TcpSession* s) {
   const uint64_t timeout = s->d->config.connect_timeout_ms;
   uv_timer_start(&s->connect_timer, on_connect_timer,
                  timeout < kHangupWatchAfterMs ? timeout : kHangupWatchAfterMs, 0);
+  return true;
+}
+
+// DNS over TCP that the daemon answers: nothing is connected; the relay
+// (padding, Result, backpressure, close line) runs as for any connection, to
+// a socketpair whose other end the answerer serves.
+bool start_answering(TcpSession* s) {
+  uv_loop_t* loop = s->d->loop;
+  uv_timer_init(loop, &s->connect_timer);
+  uv_pipe_init(loop, &s->upstream.pipe, 0);
+  s->upstream.tcp.data = s->connect_timer.data = s;
+  s->open_handles = 2;
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+    send_failed_result(s->fd, s->padding, errno);
+    return false;
+  }
+  if (uv_pipe_open(&s->upstream.pipe, pair[0]) != 0) {
+    close(pair[0]);
+    close(pair[1]);
+    send_failed_result(s->fd, s->padding, EIO);
+    return false;
+  }
+  dns::serve_stream(*s->d, s->who, pair[1]);
+  if (s->padding == 0 && !send_reply(s->fd, wire::ReplyKind::kResult, 0)) return false;
+  start_relay(s);
   return true;
 }
 
@@ -228,7 +261,9 @@ int connect_errno(int uv_status, bool timed_out) {
 
 void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request) {
   const wire::Address destination = normalize_address(request.addr);
-  policy::Decision decision = decide_outbound(*d, who, destination, policy::Protocol::kTcp);
+  const bool answered = dns::daemon_answers(*d, who, destination);
+  policy::Decision decision =
+      answered ? dns::answered_here() : decide_outbound(*d, who, destination, policy::Protocol::kTcp);
   if (decision.allow && !decision.via.empty())
     return tunnel_dial_start(d, fd, std::move(who), request, std::move(decision));
   std::string limit_reason;
@@ -246,7 +281,7 @@ void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
   }
   auto* s = new TcpSession(d, fd, std::move(who), request);
   d->track(s);
-  if (!start_connect(s)) close_session(s);
+  if (!(answered ? start_answering(s) : start_connect(s))) close_session(s);
 }
 
 }  // namespace netleash::proxyd

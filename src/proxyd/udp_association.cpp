@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "decisions.h"
+#include "dns/answer.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -42,6 +43,7 @@ struct UdpAssociation final : Tracked {
   std::deque<std::string> peer_order;
   std::set<std::string> peers;
   std::set<std::string> denied_audited;  // bounded like peers
+  dns::Liveness alive = std::make_shared<bool>(true);  // for DNS answers still being looked up
   uv_poll_t app_poll{};
   uv_udp_t udp{};
   uv_timer_t idle{};
@@ -84,6 +86,7 @@ void on_closed(uv_handle_t* handle) {
 void close_association(UdpAssociation* a) {
   if (a->closing) return;
   a->closing = true;
+  *a->alive = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&a->app_poll), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&a->udp), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&a->idle), on_closed);
@@ -123,6 +126,12 @@ void to_socket_address(bool dual_stack, const wire::Address& peer, sockaddr_stor
 // One well-formed datagram from the app (in g_from_app): checked against
 // policy every time, sent if allowed, dropped (and audited once) if not.
 void send_upstream(UdpAssociation* a, const wire::Address& destination, size_t size) {
+  if (dns::daemon_answers(*a->d, a->who, destination)) {
+    a->bytes_sent += size - kHeader;
+    return dns::answer_datagram(*a->d, a->who, a->alive, a->fd, destination,
+                                {reinterpret_cast<const uint8_t*>(g_from_app) + kHeader, size - kHeader},
+                                &a->bytes_received);
+  }
   const std::string key = peer_key(destination);
   const policy::Decision decision = decide_outbound(*a->d, a->who, destination, policy::Protocol::kUdp);
   // Audited once per destination and verdict, not per datagram.
@@ -218,7 +227,9 @@ void udp_association_start(Daemon* d, int fd, PeerIdentity who, const wire::Requ
   const wire::Address default_peer = normalize_address(request.addr);
   policy::Decision decision;
   if (default_peer.family != 0) {
-    decision = decide_outbound(*d, who, default_peer, policy::Protocol::kUdp);
+    decision = dns::daemon_answers(*d, who, default_peer)
+                   ? dns::answered_here()
+                   : decide_outbound(*d, who, default_peer, policy::Protocol::kUdp);
   } else {
     // No destination yet: only whether this app may use UDP at all.
     if (who.app.empty()) {

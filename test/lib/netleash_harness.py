@@ -285,6 +285,12 @@ class Netleash:
             with open(self.config_path, "w") as f:
                 json.dump(config, f, indent=2)
 
+    def configure(self, config):
+        """Replaces the daemon config (before start_daemon), for a config that needs servers
+        started inside the harness (their ports)."""
+        self._config = config
+        self._write_config()
+
     def write_policy(self, app, policy):
         """Writes (or replaces) DIR/<app>.json; call reload() for a running daemon."""
         body = {"app": app}

@@ -1,6 +1,9 @@
 /* Raw DNS, as resolvers inside programs do it: a query over UDP and over
  * TCP (length-prefixed) to the allowed DNS port, answered by the runner's
- * tiny responder with 192.0.2.53. */
+ * tiny responder with 192.0.2.53. Its port is not one of the daemon's DNS
+ * ports ("dns_ports", default 53), so the queries are judged by the rules and
+ * reach the responder, as with "dns": "direct"; DNS the daemon answers itself
+ * is tested by dns_answered.py. */
 #include <poll.h>
 
 #include "nltest.h"

@@ -1,47 +1,19 @@
 #!/usr/bin/env python3
 """More real programs through the shim and a real netleashd: wget, python3's
 asyncio, node (a libuv event loop: threadpool getaddrinfo, non-blocking
-connect) and dig against a local dnsmasq through a UDP rule. Each reaches what
-its policy allows, and is refused (and audited) elsewhere."""
+connect) and dig against a local dnsmasq through a UDP rule (its port is not a
+DNS port of the daemon, so its datagrams are judged like any other; DNS that
+the daemon answers: dns_answered.py). Each reaches what its policy allows, and
+is refused (and audited) elsewhere."""
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
-from netleash_harness import Netleash, free_port, wait_for  # noqa: E402
+from netleash_harness import Netleash  # noqa: E402
+from local_dnsmasq import start_dnsmasq  # noqa: E402
 from real_programs import BODY, HttpServer, expect  # noqa: E402
-
-
-def start_dnsmasq(nl):
-    """dnsmasq answering example.nltest on 127.0.0.1, nothing else; returns its port.
-
-    dnsmasq binds the port for UDP and TCP. A port free for one can be taken for the other (an
-    ephemeral port of some other connection), so a bind race is retried on a fresh port. It logs
-    to stderr, so an exit for any other reason says why."""
-    for _ in range(5):
-        port = free_port(kind=socket.SOCK_DGRAM)
-        proc = nl.spawn(["/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-                         "--log-facility=-", f"--port={port}", "--listen-address=127.0.0.1",
-                         "--bind-interfaces", "--no-resolv", "--no-hosts", "--user=root",
-                         "--group=root", f"--pid-file={os.path.join(nl.dir, 'dnsmasq.pid')}",
-                         "--address=/example.nltest/10.1.2.3"], env={"NETLEASH_SOCKET": ""})
-
-        def answering():
-            if proc.poll() is not None:
-                return "exited"
-            r = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "+short", "+tries=1",
-                                "+time=1", "example.nltest"], capture_output=True, text=True,
-                               timeout=10)
-            return r.stdout.strip() == "10.1.2.3"
-        if wait_for(answering, 20, "dnsmasq to answer") is True:
-            return port
-        stderr = proc.stderr.read()
-        expect("Address already in use" in stderr,
-               f"dnsmasq exited with status {proc.returncode}: {stderr}")
-    raise AssertionError("dnsmasq: no free port in 5 tries")
 
 
 def main():
@@ -53,7 +25,7 @@ def main():
         http_server = nl.add_server(HttpServer(root))
         echo = nl.start_tcp_echo_server()
         denied = nl.start_tcp_echo_server()
-        dns_port = start_dnsmasq(nl)
+        dns_port = start_dnsmasq(nl, {"example.nltest": "10.1.2.3"}, "example.nltest")
         rules = [{"host": "web.nltest", "ports": [http_server.port]},
                  {"cidr": "127.0.0.1", "ports": [echo.port]},
                  {"cidr": "127.0.0.1", "ports": [dns_port], "protocol": "udp"}]

@@ -60,6 +60,10 @@ struct AppPolicy {
   // "resolve": "any": the daemon may resolve every name for this app, not
   // only names some host rule matches.
   bool resolve_any = false;
+  // "dns": "direct": DNS queries the app sends itself (UDP or TCP to port 53)
+  // are ordinary traffic judged by the outbound rules. Omitted: netleashd
+  // answers them under this policy and they never leave the host.
+  bool dns_direct = false;
   std::vector<OutboundRule> outbound;
   std::vector<InboundRule> inbound;
 };

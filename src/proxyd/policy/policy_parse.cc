@@ -209,7 +209,7 @@ AppPolicy parse_document(const Node& root, Diagnostics& diagnostics) {
   AppPolicy policy;
   if (!expect_kind(root, Kind::kObject, "a policy file", diagnostics)) return policy;
   // "$schema" lets editors find config/netleash.schema.json.
-  const Fields fields(root, {"app", "outbound", "inbound", "resolve", "comment", "$schema"},
+  const Fields fields(root, {"app", "outbound", "inbound", "resolve", "dns", "comment", "$schema"},
                       "policy", diagnostics);
   if (const Node* app = string_field(fields, "app", diagnostics)) {
     if (is_identifier(app->string, kMaxAppId, "._@+-")) {
@@ -228,6 +228,14 @@ AppPolicy parse_document(const Node& root, Diagnostics& diagnostics) {
     } else {
       diagnostics.error(resolve->offset, "\"resolve\" must be \"any\" (omit it to resolve only "
                                          "names that host rules match)");
+    }
+  }
+  if (const Node* dns = string_field(fields, "dns", diagnostics)) {
+    if (dns->string == "direct") {
+      policy.dns_direct = true;
+    } else {
+      diagnostics.error(dns->offset, "\"dns\" must be \"direct\" (omit it to have netleashd answer "
+                                     "the app's DNS queries)");
     }
   }
   string_field(fields, "comment", diagnostics);

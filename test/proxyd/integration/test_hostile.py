@@ -127,6 +127,82 @@ print(json.dumps(results))
     assert_serves(env, d, port)
 
 
+def hostile_dns(env):
+    """DNS the daemon answers (to any address, port 53, no UDP rule): malformed queries get
+    FORMERR/NOTIMP or nothing and leave the association open, 100 queries pipelined on one TCP
+    connection get 100 answers, and a lookup still running when its socket closes is dropped."""
+    hosts = os.path.join(env.tmp, "hosts")
+    with open(hosts, "w") as f:
+        f.write("127.0.0.1 ok.nltest\n")
+    # A DNS server that never answers: "slow.nltest" waits for the resolver's timeout.
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    env.closers.append(silent.close)
+    config = dict(CONFIG, resolver={"servers": ["127.0.0.1:%d" % silent.getsockname()[1]],
+                                    "hosts_file": hosts, "timeout_ms": 1500, "tries": 1})
+    port = env.tcp_echo_server()
+    d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]},
+                                                 {"host": "ok.nltest", "ports": [80]},
+                                                 {"host": "slow.nltest", "ports": [80]}],
+                                      inbound=[{"listen": 5300, "expose": "127.0.0.1:0", "protocol": "udp"}])},
+                   config=config).start()
+    out = env.run_client("demo", """
+import struct
+def q(name, qtype=1, flags=0x0100, qd=1):
+    labels = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.'))
+    return struct.pack('>HHHHHH', 0x4242, flags, qd, 0, 0, 0) + labels + b'\\0' + struct.pack('>HH', qtype, 1)
+def rcode(reply): return struct.unpack('>H', reply[2:4])[0] & 0xF
+def count(reply): return struct.unpack('>H', reply[6:8])[0]
+out = {}
+s, e = w.datagram_open(P)
+s.settimeout(5)
+def ask(packet):
+    s.send(w.datagram('192.0.2.1', 53, packet))
+    data = s.recv(70000)
+    return w.unpack_address(data[:24]), data[24:]
+source, r = ask(q('ok.nltest'))
+out['ok'] = [list(source), rcode(r), count(r), list(r[-4:])]
+out['evil'] = rcode(ask(q('evil.nltest'))[1])
+out['two'] = rcode(ask(q('ok.nltest', qd=2))[1])
+out['loop'] = rcode(ask(struct.pack('>HHHHHH', 0x4242, 0x0100, 1, 0, 0, 0) + b'\\xc0\\x0c' + struct.pack('>HH', 1, 1))[1])
+out['update'] = rcode(ask(q('ok.nltest', flags=0x2800))[1])
+s.send(w.datagram('192.0.2.1', 53, q('ok.nltest', flags=0x8100)))  # a response: no answer
+s.send(w.datagram('192.0.2.1', 53, b'xy'))                         # a runt: no answer
+r = ask(q('ok.nltest', 16))[1]
+out['txt'] = [rcode(r), count(r)]
+t, v, res = w.tcp_connect(P, '192.0.2.1', 53)
+t.sendall(b''.join(struct.pack('>H', len(m)) + m for m in [q('evil%d.nltest' % i) for i in range(100)]))
+codes = []
+for i in range(100):
+    n = struct.unpack('>H', w.recv_exact(t, 2))[0]
+    codes.append(rcode(w.recv_exact(t, n)))
+out['tcp'] = [v, res, codes.count(3)]
+# A UDP server's own query (a bound association) is answered too.
+b = w.connect_seqpacket(P)
+b.send(w.request(w.OP_DATAGRAM_OPEN, '127.0.0.1', 5300, w.PROTO_UDP, flags=1))
+b.settimeout(5)
+kind, error = w.parse_reply(b.recv(16))
+b.send(w.datagram('192.0.2.1', 53, q('ok.nltest')))
+r = b.recv(70000)
+out['server'] = [error, list(w.unpack_address(r[:24])), rcode(r[24:]), list(r[-4:])]
+# Lookups that outlive their sockets.
+s2, e = w.datagram_open(P)
+s2.send(w.datagram('192.0.2.1', 53, q('slow.nltest')))
+t2, v, res = w.tcp_connect(P, '192.0.2.1', 53)
+t2.sendall(struct.pack('>H', len(q('slow.nltest'))) + q('slow.nltest'))
+s2.close(); t2.close()
+print(json.dumps(out))
+""", d)
+    assert out == {"ok": [["192.0.2.1", 53], 0, 1, [127, 0, 0, 1]], "evil": 3, "two": 1, "loop": 1,
+                   "update": 4, "txt": [0, 0], "tcp": [0, 0, 100],
+                   "server": [0, ["192.0.2.1", 53], 0, [127, 0, 0, 1]]}, out
+    # Both slow lookups end (audited) after their sockets closed; the daemon is unharmed.
+    wait_for(lambda: sum(a.get("host") == "slow.nltest" for a in d.audit()) == 2, what="slow lookups audited")
+    assert not any(a.get("op") == "sendto" and a["verdict"] == "deny" for a in d.audit()), d.audit()
+    assert "DNS message dropped unanswered: a response, not a query" in d.log(), d.log()
+    assert_serves(env, d, port)
+
+
 def garbage_after_request(env):
     """Bytes beyond the announced padding are the application's data."""
     d, port = start(env)
@@ -238,5 +314,5 @@ def fd_exhaustion(env):
 
 
 if __name__ == "__main__":
-    run({f.__name__: f for f in [malformed_stream, malformed_seqpacket, hostile_datagrams,
+    run({f.__name__: f for f in [malformed_stream, malformed_seqpacket, hostile_datagrams, hostile_dns,
                                   garbage_after_request, slow_request, fd_flood, pending_bound, fd_exhaustion]})

@@ -61,7 +61,7 @@ TEST_CASE("nesting depth is bounded", "[errors]") {
   CHECK(parse_errors(deep) == Errors{"p.json:1:65: nesting deeper than 64 levels"});
 }
 
-TEST_CASE("top level: not an object, missing or bad app, bad resolve", "[errors]") {
+TEST_CASE("top level: not an object, missing or bad app, bad resolve, bad dns", "[errors]") {
   CHECK(parse_errors("[]") == Errors{"p.json:1:1: a policy file must be an object, not array"});
   CHECK(parse_errors("{\n}") ==
         Errors{"p.json:1:1: missing \"app\" (the id given to netleash-patch --app)"});
@@ -78,6 +78,11 @@ TEST_CASE("top level: not an object, missing or bad app, bad resolve", "[errors]
                "rules match)"});
   CHECK(parse_errors(R"({"app": "a", "resolve": true})") ==
         Errors{"p.json:1:25: \"resolve\" must be a string, not boolean"});
+  CHECK(parse_errors("{\"app\": \"a\",\n \"dns\": \"daemon\"}") ==
+        Errors{"p.json:2:9: \"dns\" must be \"direct\" (omit it to have netleashd answer the app's "
+               "DNS queries)"});
+  CHECK(parse_errors(R"({"app": "a", "dns": 53})") ==
+        Errors{"p.json:1:21: \"dns\" must be a string, not number"});
   CHECK(parse_errors(R"({"app": "a", "outbound": {}})") ==
         Errors{"p.json:1:26: \"outbound\" must be an array, not object"});
   CHECK(parse_errors(R"({"app": "a", "inbound": "x"})") ==
@@ -90,7 +95,7 @@ TEST_CASE("unknown and duplicate keys point at the key", "[errors]") {
   CHECK(parse_errors("{\"app\": \"a\",\n \"outbund\": []}") ==
         Errors{"p.json:2:2: unknown key \"outbund\" in policy (did you mean \"outbound\"?)"});
   CHECK(parse_errors(R"({"app": "a", "zzz": 1})") ==
-        Errors{"p.json:1:14: unknown key \"zzz\" in policy (allowed: app outbound inbound resolve "
+        Errors{"p.json:1:14: unknown key \"zzz\" in policy (allowed: app outbound inbound resolve dns "
                "comment $schema)"});
   CHECK(parse_errors("{\"app\": \"a\",\n \"app\": \"b\"}") ==
         Errors{"p.json:2:2: duplicate key \"app\" (first at p.json:1:2)"});
@@ -212,20 +217,20 @@ TEST_CASE("all errors of a file are reported, in file order", "[errors]") {
                       "p.json:6:7: unknown key \"hots\" in outbound rule (did you mean \"host\"?)",
                       "p.json:8:16: an inbound rule needs \"expose\"",
                       "p.json:9:3: unknown key \"extra\" in policy (allowed: app outbound inbound "
-                      "resolve comment $schema)",
+                      "resolve dns comment $schema)",
                   });
 }
 
 TEST_CASE("quoted text is escaped so that every error is one line", "[errors]") {
   CHECK(parse_errors(R"({"app": "a", "outbound": [{"host": "a\nb\u0000\"c"}], "k\t": 1})") ==
         Errors{R"(p.json:1:36: "a\nb\u0000\"c" is not a valid DNS name)",
-               R"(p.json:1:55: unknown key "k\t" in policy (allowed: app outbound inbound resolve comment $schema))"});
+               R"(p.json:1:55: unknown key "k\t" in policy (allowed: app outbound inbound resolve dns comment $schema))"});
   CHECK(parse_errors(R"({"app": "a", "outbound": [{"cidr": "10.0.0.1\u0000"}]})") ==
         Errors{R"(p.json:1:36: "10.0.0.1\u0000" is not an IP address)"});
   const std::string long_key(100, 'k');
   CHECK(parse_errors(R"({"app": "a", ")" + long_key + R"(": 1})") ==
         Errors{"p.json:1:14: unknown key \"" + std::string(64, 'k') +
-               "...\" in policy (allowed: app outbound inbound resolve comment $schema)"});
+               "...\" in policy (allowed: app outbound inbound resolve dns comment $schema)"});
 }
 
 TEST_CASE("the number of errors per file is capped", "[errors]") {

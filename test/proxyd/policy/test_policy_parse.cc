@@ -32,6 +32,7 @@ TEST_CASE("the brief's example policy parses into the expected rules", "[parse]"
   CHECK(policy.file == "p.json");
   CHECK(policy.app_location == "p.json:2:10");
   CHECK_FALSE(policy.resolve_any);
+  CHECK_FALSE(policy.dns_direct);
   REQUIRE(policy.outbound.size() == 4);
   REQUIRE(policy.outbound[0].host);
   CHECK(policy.outbound[0].host->to_string() == "localhost");
@@ -54,12 +55,13 @@ TEST_CASE("the brief's example policy parses into the expected rules", "[parse]"
   CHECK(inbound.protocol == Protocol::kTcp);
 }
 
-TEST_CASE("optional keys: resolve, via, comment, $schema, protocols, omitted lists", "[parse]") {
+TEST_CASE("optional keys: resolve, dns, via, comment, $schema, protocols, omitted lists", "[parse]") {
   const AppPolicy policy = parse_ok(R"({
     "$schema": "../config/netleash.schema.json",
     "comment": "everything optional",
     "app": "Agent_1.0@corp+x-y",
     "resolve": "any",
+    "dns": "direct",
     "outbound": [
       { "host": "api.example.com.", "via": "hostb", "protocol": "any", "comment": "tunnelled" },
       { "cidr": "2001:db8::/32", "protocol": "tcp" }
@@ -71,6 +73,7 @@ TEST_CASE("optional keys: resolve, via, comment, $schema, protocols, omitted lis
   })");
   CHECK(policy.app == "Agent_1.0@corp+x-y");
   CHECK(policy.resolve_any);
+  CHECK(policy.dns_direct);
   CHECK(policy.outbound[0].via == "hostb");
   CHECK(policy.outbound[0].comment == "tunnelled");
   CHECK(policy.outbound[0].ports.empty());

@@ -29,7 +29,7 @@ for path in policies:
 
 valid = [
     {"app": "a"},
-    {"app": "x@y+z_1.2-3", "resolve": "any", "comment": "c", "$schema": "s"},
+    {"app": "x@y+z_1.2-3", "resolve": "any", "dns": "direct", "comment": "c", "$schema": "s"},
     {"app": "a", "outbound": [{"host": "*.example.internal", "ports": [443, "8000-8099"]},
                               {"cidr": "::ffff:10.0.0.0/104", "protocol": "any", "via": "hostb"},
                               {"host": "Example.COM."}]},
@@ -42,6 +42,7 @@ invalid = [
     {"app": "-x"},
     {"app": "a", "unknown": 1},
     {"app": "a", "resolve": "all"},
+    {"app": "a", "dns": "daemon"},
     {"app": "a", "outbound": [{}]},
     {"app": "a", "outbound": [{"host": "a", "cidr": "10.0.0.0/8"}]},
     {"app": "a", "outbound": [{"host": "a..b"}]},

@@ -41,13 +41,15 @@ TEST_CASE("a configuration file overrides the defaults it names") {
   REQUIRE(parse_config("c.json",
                        R"({"max_connections": 10, "connect_timeout_ms": 500,
                            "resolver": {"servers": ["127.0.0.1:5353"], "hosts_file": "/tmp/h",
-                                        "max_in_flight": 2}})",
+                                        "max_in_flight": 2, "dns_ports": [53, 5353]}})",
                        &config, &error));
   CHECK(config.max_connections == 10);
   CHECK(config.connect_timeout_ms == 500);
   CHECK(config.resolver.servers.size() == 1);
   CHECK(config.resolver.hosts_file == "/tmp/h");
   CHECK(config.resolver.max_in_flight == 2);
+  CHECK(config.resolver.dns_ports == std::vector<uint16_t>{53, 5353});
+  CHECK(Config{}.resolver.dns_ports == std::vector<uint16_t>{53});
   CHECK(config.max_pending == Config{}.max_pending);
 }
 
@@ -61,4 +63,7 @@ TEST_CASE("configuration errors name the file and, for syntax, the position") {
   CHECK_FALSE(parse_config("c.json", R"({"max_connections": -1})", &config, &error));
   CHECK_FALSE(parse_config("c.json", R"({"high_water": 2048, "low_water": 4096})", &config, &error));
   CHECK_FALSE(parse_config("c.json", R"({"resolver": {"servers": "x"}})", &config, &error));
+  CHECK_FALSE(parse_config("c.json", R"({"resolver": {"dns_ports": []}})", &config, &error));
+  CHECK_FALSE(parse_config("c.json", R"({"resolver": {"dns_ports": [70000]}})", &config, &error));
+  CHECK(error == "c.json: \"dns_ports\" entries must be ports 1-65535, not 70000");
 }
