@@ -137,6 +137,12 @@ void on_handle_closed(uv_handle_t* handle) {
 
 Listener* start_listening(Daemon* daemon, int fd, ino_t inode, const std::string& path,
                           Channel channel) {
+  // Set on the listener, SO_PASSCRED is inherited by every accepted socket,
+  // and the kernel attaches the sender's credentials even to what a client
+  // sends before the daemon accepts: pending reads them with the Request.
+  const int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+    log_message("%s: SO_PASSCRED: %s (requests will be refused)", path.c_str(), std::strerror(errno));
   auto* listener = new Listener{daemon, channel, path, fd, inode, {}, {}, 0};
   uv_poll_init_socket(daemon->loop, &listener->poll, fd);
   uv_timer_init(daemon->loop, &listener->backoff);

@@ -1,7 +1,9 @@
 // An accepted connection until its Request has arrived: identified at once
-// (credentials are those of connect() time), then read with raw recv() on a
+// (credentials are those of connect() time), then read with raw recvmsg() on a
 // uv_poll so that not one byte past the Request is consumed (the padding must
-// stay in the socket until the Result is written; see docs/protocol.md).
+// stay in the socket until the Result is written; see docs/protocol.md). The
+// Request's SCM_CREDENTIALS name the process that sent it, which must get the
+// same identity as the one that connected (identity.h, check_sender).
 //
 // Pending connections are bounded (config max_pending: the oldest is dropped
 // to make room) and each must deliver its Request within request_timeout_ms.

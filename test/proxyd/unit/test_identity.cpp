@@ -86,7 +86,7 @@ TEST_CASE("a peer is identified from the kernel's credentials and its executable
   int pair[2];
   REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
   IdentityCache cache(fake_reader);
-  const auto who = identify_peer(pair[0], &cache);
+  const auto who = identify_peer(pair[0], &cache, netleash::proxyd::FileTrust());
   CHECK(who.pid == getpid());
   CHECK(who.uid == getuid());
   CHECK(who.app == "fake-app");  // read from /proc/self/exe, i.e. this test binary
@@ -98,7 +98,7 @@ TEST_CASE("a peer is identified from the kernel's credentials and its executable
 TEST_CASE("a socket without a peer process cannot be identified") {
   const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   IdentityCache cache(fake_reader);
-  const auto who = identify_peer(fd, &cache);
+  const auto who = identify_peer(fd, &cache, netleash::proxyd::FileTrust());
   CHECK(who.app.empty());
   CHECK_FALSE(who.failure.empty());
   close(fd);

@@ -1,0 +1,25 @@
+// The code, not just the file: a process of a trusted executable may still run
+// code from files the operator does not control (LD_PRELOAD, LD_AUDIT,
+// LD_LIBRARY_PATH, a dlopen of a user's library, a memfd, a deleted file).
+// Every file-backed executable mapping in /proc/PID/maps must pass the same
+// rule as the executable (file_trust.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "file_trust.h"
+
+namespace netleash::proxyd {
+
+// Empty when every file the process `pid` has mapped executable is trusted;
+// else why not, naming the first file at fault. Anonymous executable memory
+// (a JIT's) is the process's own doing and is not judged here.
+std::string why_code_untrusted(pid_t pid, const FileTrust& trust);
+
+// The same for the text of a maps file (for the tests and the fuzzer); files
+// are looked up on this machine.
+std::string why_maps_untrusted(const std::string& maps, const FileTrust& trust);
+
+}  // namespace netleash::proxyd

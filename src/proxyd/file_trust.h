@@ -1,0 +1,45 @@
+// Does the operator control a file? Principle 3 of the brief: an identity
+// record, and code a trusted process runs, count only in files that nobody
+// but root and the configured trusted owners can have written.
+//
+// The rule: the file is owned by root or a trusted owner and is writable by
+// neither group nor other, and so is every directory above it — except that a
+// root-owned directory with the sticky bit (like /tmp) does not disqualify a
+// root-owned file in it, since nobody else may rename or remove that file.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace netleash::proxyd {
+
+class FileTrust {
+ public:
+  // Root is always trusted; `owners` adds the daemon config's trusted_owners.
+  explicit FileTrust(std::vector<uid_t> owners = {});
+
+  // Empty when the operator controls the file at `path` (an absolute, canonical
+  // path, as the kernel reports it in /proc) whose status is `st` (from the
+  // kernel's link or an fd: the file the process really runs); else why not,
+  // naming the file or directory at fault, `what` ("executable", "library")
+  // saying which file it is. `path` must still name that very file. Costs one
+  // lstat for the file and one per directory above it, except directories in
+  // `trusted_dirs` (found trusted, with their ancestors, earlier in the same
+  // scan; the walk adds to it when given).
+  std::string why_untrusted(const std::string& path, const struct stat& st,
+                            const char* what = "executable",
+                            std::set<std::string>* trusted_dirs = nullptr) const;
+
+  bool trusted_owner(uid_t uid) const;
+
+ private:
+  std::string why_untrusted_node(const char* what, const std::string& path,
+                                 const struct stat& st) const;
+  std::vector<uid_t> owners_;
+};
+
+}  // namespace netleash::proxyd
