@@ -14,12 +14,14 @@
 namespace netleash::proxyd {
 
 // Empty when every file the process `pid` has mapped executable is trusted;
-// else why not, naming the first file at fault. Anonymous executable memory
+// else why not, naming the first file at fault. Costs one PROCMAP_QUERY per
+// executable mapping (or, before Linux 6.11, reading the whole map), plus a
+// stat per file not found trusted within the last second (FileTrust). Anonymous executable memory
 // (a JIT's) is the process's own doing and is not judged here.
-std::string why_code_untrusted(pid_t pid, const FileTrust& trust);
+std::string why_code_untrusted(pid_t pid, FileTrust& trust);
 
 // The same for the text of a maps file (for the tests and the fuzzer); files
 // are looked up on this machine.
-std::string why_maps_untrusted(const std::string& maps, const FileTrust& trust);
+std::string why_maps_untrusted(const std::string& maps, FileTrust& trust);
 
 }  // namespace netleash::proxyd

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 namespace netleash::proxyd {
 
@@ -18,8 +19,8 @@ std::string FileTrust::why_untrusted_node(const char* what, const std::string& p
   if (!trusted_owner(st.st_uid))
     return name + " is owned by uid " + std::to_string(st.st_uid) +
            ", not by root or a trusted owner";
-  if (st.st_mode & S_IWGRP) return name + " is writable by group";
   if (st.st_mode & S_IWOTH) return name + " is writable by others";
+  if (st.st_mode & S_IWGRP) return name + " is writable by group";
   return {};
 }
 
@@ -62,6 +63,25 @@ std::string FileTrust::why_untrusted(const std::string& path, const struct stat&
   // so only ordinary ones are remembered.
   if (trusted_dirs != nullptr) trusted_dirs->insert(walked.begin(), walked.end());
   return {};
+}
+
+std::string FileTrust::why_library_untrusted(dev_t device, ino_t inode, const std::string& path,
+                                             std::set<std::string>* trusted_dirs) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  const uint64_t now_ms = static_cast<uint64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  Key key{device, inode, path};
+  if (const auto it = remembered_.find(key); it != remembered_.end() && now_ms < it->second)
+    return {};
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0 || st.st_dev != device || st.st_ino != inode)
+    return "code mapped from " + path + ": that path no longer names the mapped file";
+  std::string why = why_untrusted(path, st, "library", trusted_dirs);
+  if (why.empty()) {
+    if (remembered_.size() >= kMaxRemembered) remembered_.clear();
+    remembered_[std::move(key)] = now_ms + kRememberMs;
+  }
+  return why;
 }
 
 }  // namespace netleash::proxyd

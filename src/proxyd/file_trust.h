@@ -11,8 +11,11 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace netleash::proxyd {
@@ -34,9 +37,24 @@ class FileTrust {
                             const char* what = "executable",
                             std::set<std::string>* trusted_dirs = nullptr) const;
 
+  // Whether a mapped library (device, inode, path as the kernel reports the
+  // mapping) is trusted, remembering a trusted verdict for kRememberMs: a
+  // process maps dozens of files and every connection is checked, and a stat
+  // of each costs more than the rest of the check. Only root or a trusted
+  // owner can change a trusted file or the directories above it, so what is
+  // remembered goes stale only by the operator's own hand (a chmod, a chown),
+  // and only for that long; forget() (on SIGHUP) ends it at once.
+  std::string why_library_untrusted(dev_t device, ino_t inode, const std::string& path,
+                                    std::set<std::string>* trusted_dirs);
+  void forget() { remembered_.clear(); }
+
   bool trusted_owner(uid_t uid) const;
 
  private:
+  using Key = std::tuple<dev_t, ino_t, std::string>;
+  static constexpr size_t kMaxRemembered = 4096;
+  static constexpr uint64_t kRememberMs = 1000;
+  std::map<Key, uint64_t> remembered_;  // -> until (CLOCK_MONOTONIC_COARSE, ms)
   std::string why_untrusted_node(const char* what, const std::string& path,
                                  const struct stat& st) const;
   std::vector<uid_t> owners_;

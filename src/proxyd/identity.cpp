@@ -10,7 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <sstream>
+#include <type_traits>
+#include <vector>
 
 #include "code_check.h"
 
@@ -71,23 +72,25 @@ bool read_credentials(pid_t pid, policy::Runner* runner, std::string* error) {
     *error = path + ": " + (n < 0 ? std::strerror(errno) : "empty");
     return false;
   }
-  std::istringstream lines(std::string(buffer, static_cast<size_t>(n)));
   runner->uids.clear();
   runner->gids.clear();
   std::vector<gid_t> groups;
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    unsigned long id;
-    if (key == "Uid:") {
-      while (fields >> id) runner->uids.push_back(static_cast<uid_t>(id));
-    } else if (key == "Gid:") {
-      while (fields >> id) runner->gids.push_back(static_cast<gid_t>(id));
-    } else if (key == "Groups:") {
-      while (fields >> id) groups.push_back(static_cast<gid_t>(id));
+  buffer[n] = '\0';
+  // Lines "Uid:\t0\t0\t0\t0", "Gid:\t...", "Groups:\t1 2 3 " (status is text).
+  const auto ids_after = [&](const char* key, auto* out) {
+    char* at = std::strstr(buffer, key);
+    if (at == nullptr) return;
+    char* cursor = at + std::strlen(key);
+    for (;;) {
+      while (*cursor == ' ' || *cursor == '\t') ++cursor;
+      if (*cursor < '0' || *cursor > '9') break;
+      out->push_back(static_cast<typename std::remove_pointer_t<decltype(out)>::value_type>(
+          std::strtoul(cursor, &cursor, 10)));
     }
-  }
+  };
+  ids_after("\nUid:", &runner->uids);
+  ids_after("\nGid:", &runner->gids);
+  ids_after("\nGroups:", &groups);
   if (runner->uids.size() != 4 || runner->gids.size() != 4) {
     *error = path + ": no Uid/Gid lines";
     return false;
@@ -97,7 +100,7 @@ bool read_credentials(pid_t pid, policy::Runner* runner, std::string* error) {
 }
 
 // Everything the daemon believes about process `pid`, guarded by `pidfd`.
-void identify_process(pid_t pid, int pidfd, IdentityCache* cache, const FileTrust& trust,
+void identify_process(pid_t pid, int pidfd, IdentityCache* cache, FileTrust& trust,
                       PeerIdentity* who) {
   const std::string exe_link = "/proc/" + std::to_string(pid) + "/exe";
   char path[PATH_MAX];
@@ -177,7 +180,7 @@ void IdentityCache::lookup(int fd, const struct stat& st, std::string* app,
   *failure = it->second.failure;
 }
 
-PeerIdentity identify_peer(int fd, IdentityCache* cache, const FileTrust& trust) {
+PeerIdentity identify_peer(int fd, IdentityCache* cache, FileTrust& trust) {
   PeerIdentity identity;
   ucred cred{};
   socklen_t length = sizeof cred;
@@ -201,7 +204,7 @@ PeerIdentity identify_peer(int fd, IdentityCache* cache, const FileTrust& trust)
   return identity;
 }
 
-void check_sender(pid_t sender, const FileTrust& trust, IdentityCache* cache, PeerIdentity* who) {
+void check_sender(pid_t sender, FileTrust& trust, IdentityCache* cache, PeerIdentity* who) {
   if (sender == who->pid || who->app.empty()) return;
   const std::string not_connector = "request sent by pid " + std::to_string(sender) +
                                     ", not by the connecting pid " + std::to_string(who->pid);

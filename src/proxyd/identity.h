@@ -61,13 +61,13 @@ class IdentityCache {
 };
 
 // Identifies the peer of the connected Unix socket `fd`.
-PeerIdentity identify_peer(int fd, IdentityCache* cache, const FileTrust& trust);
+PeerIdentity identify_peer(int fd, IdentityCache* cache, FileTrust& trust);
 
 // The Request on `who`'s connection was sent by process `sender` (its
 // SCM_CREDENTIALS; 0 when the kernel attached none). A request counts only
 // when its sender would get the same identity as the connecting process: a
 // child that kept the socket while its parent exec'd a trusted program gains
 // nothing. Otherwise `who` loses its app, with the reason.
-void check_sender(pid_t sender, const FileTrust& trust, IdentityCache* cache, PeerIdentity* who);
+void check_sender(pid_t sender, FileTrust& trust, IdentityCache* cache, PeerIdentity* who);
 
 }  // namespace netleash::proxyd
