@@ -20,7 +20,7 @@ using json::Node;
 constexpr std::int64_t kMaxId = 4294967294;
 
 bool all_digits(const std::string& text) {
-  return !text.empty() && text.size() <= 10 &&
+  return !text.empty() &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
@@ -60,7 +60,8 @@ std::vector<std::uint32_t> parse_ids(const Fields& fields, std::string_view key,
       diagnostics.error(item.offset, std::string("a ") + noun + " must be a name or a number, not " +
                                          std::string(json::kind_name(item.kind)));
     } else if (all_digits(item.string)) {
-      const long long value = std::stoll(item.string);
+      // More than 10 digits is beyond any id (and beyond what stoll takes).
+      const long long value = item.string.size() > 10 ? kMaxId + 1 : std::stoll(item.string);
       if (value <= kMaxId) id = value;
       else diagnostics.error(item.offset, std::string(noun) + " id " + item.string + " is out of range");
     } else if (const auto found = lookup(item.string)) {
