@@ -26,6 +26,7 @@ struct Pending {
   bool polling = false;  // `poll` is initialised (the Request did not come with the accept)
   uv_poll_t poll{};
   PeerIdentity who;
+  bool credentials_always = true;  // see pending_start
   pid_t sender = 0;            // SCM_CREDENTIALS of the Request's first bytes
   bool two_senders = false;    // a later part came from another process
   size_t received = 0;
@@ -156,7 +157,7 @@ ReadState read_request(Pending* p) {
   if (p->two_senders) {
     p->who.app.clear();
     p->who.failure = "the request's bytes came from two processes";
-  } else {
+  } else if (p->sender != 0 || p->credentials_always) {
     check_sender(p->sender, d->trust, &d->identities, &p->who);
   }
   dispatch(p);
@@ -192,12 +193,13 @@ void pending_queue_close(PendingQueue* queue) {
            [](uv_handle_t* handle) { delete static_cast<PendingQueue*>(handle->data); });
 }
 
-void pending_start(Daemon* daemon, int fd, Channel channel) {
+void pending_start(Daemon* daemon, int fd, Channel channel, bool credentials_always) {
   PendingQueue* queue = daemon->pending;
   if (queue->count >= daemon->config.max_pending) drop(queue->head, "too many pending connections");
   auto* p = new Pending;
   p->daemon = daemon;
   p->channel = channel;
+  p->credentials_always = credentials_always;
   p->fd = fd;
   p->deadline_ms = uv_now(daemon->loop) + daemon->config.request_timeout_ms;
   p->who = identify_peer(fd, &daemon->identities, daemon->trust);

@@ -22,7 +22,10 @@ PendingQueue* pending_queue_create(Daemon* daemon);
 // Drops every pending connection and frees the queue (at shutdown).
 void pending_queue_close(PendingQueue* queue);
 
-// Takes ownership of the accepted, non-blocking `fd`.
-void pending_start(Daemon* daemon, int fd, Channel channel);
+// Takes ownership of the accepted, non-blocking `fd`. `credentials_always`:
+// its listener had SO_PASSCRED before any client could connect, so a Request
+// without its sender's credentials is refused; otherwise such a Request (one
+// queued before the daemon set it) is taken as sent by the connecting process.
+void pending_start(Daemon* daemon, int fd, Channel channel, bool credentials_always);
 
 }  // namespace netleash::proxyd
