@@ -220,9 +220,9 @@ void check_sender(pid_t sender, FileTrust& trust, IdentityCache* cache, PeerIden
   if (theirs.app.empty()) return refuse(who, not_connector + ": " + theirs.failure);
   if (theirs.app != who->app || theirs.runner.exe != who->runner.exe ||
       theirs.runner.uids != who->runner.uids || theirs.runner.gids != who->runner.gids) {
-    refuse(who, not_connector + " (sender runs " + theirs.runner.exe + " as app \"" + theirs.app +
-                    "\", the connecting process " + who->runner.exe + " as app \"" + who->app +
-                    "\", with other credentials or program)");
+    refuse(who, not_connector + ", and it runs " + theirs.runner.exe + " (app \"" + theirs.app +
+                    "\") with other credentials or another program than the connecting " +
+                    who->runner.exe + " (app \"" + who->app + "\")");
   }
 }
 
