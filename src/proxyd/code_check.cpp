@@ -69,12 +69,12 @@ bool parse_line(std::string_view line, Mapping* m) {
   return true;
 }
 
-std::string why_mapping_untrusted(const Mapping& m, FileTrust& trust,
+std::string why_mapping_untrusted(const Mapping& m, int root, FileTrust& trust,
                                   std::set<std::string>* trusted_dirs) {
   const std::string path(m.path);
   if (path.size() > kDeleted.size() && path.ends_with(kDeleted))
     return "code mapped from " + path + ": the file no longer exists (a memfd or a deleted file)";
-  return trust.why_library_untrusted(m.device, m.inode, path, trusted_dirs);
+  return trust.why_library_untrusted(root, m.device, m.inode, path, trusted_dirs);
 }
 
 std::string read_all(int fd, const std::string& path, std::string* error) {
@@ -118,7 +118,7 @@ constexpr uint64_t kQueryFileBacked = 0x20;
 
 enum class QueryResult { kDone, kUnsupported };
 
-QueryResult query_mappings(int fd, FileTrust& trust, std::string* why) {
+QueryResult query_mappings(int fd, int root, FileTrust& trust, std::string* why) {
   std::set<std::pair<dev_t, ino_t>> checked;
   std::set<std::string> trusted_dirs;
   char name[PATH_MAX + 32];
@@ -146,14 +146,14 @@ QueryResult query_mappings(int fd, FileTrust& trust, std::string* why) {
       *why = "code mapped from \"" + std::string(m.path) + "\", which is not a file";
       return QueryResult::kDone;
     }
-    *why = why_mapping_untrusted(m, trust, &trusted_dirs);
+    *why = why_mapping_untrusted(m, root, trust, &trusted_dirs);
     if (!why->empty()) return QueryResult::kDone;
   }
 }
 
 }  // namespace
 
-std::string why_maps_untrusted(const std::string& maps, FileTrust& trust) {
+std::string why_maps_untrusted(const std::string& maps, int root, FileTrust& trust) {
   std::set<std::pair<dev_t, ino_t>> checked;
   std::set<std::string> trusted_dirs;
   std::string_view rest = maps;
@@ -168,20 +168,21 @@ std::string why_maps_untrusted(const std::string& maps, FileTrust& trust) {
     if (m.path.empty() || m.path.front() != '/')
       return "code mapped from \"" + std::string(m.path) + "\", which is not a file";
     if (!checked.insert({m.device, m.inode}).second) continue;
-    if (std::string why = why_mapping_untrusted(m, trust, &trusted_dirs); !why.empty()) return why;
+    if (std::string why = why_mapping_untrusted(m, root, trust, &trusted_dirs); !why.empty())
+      return why;
   }
   return {};
 }
 
-std::string why_code_untrusted(pid_t pid, FileTrust& trust) {
+std::string why_code_untrusted(pid_t pid, int root, FileTrust& trust) {
   const std::string path = "/proc/" + std::to_string(pid) + "/maps";
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return path + ": " + std::strerror(errno);
   std::string why;
-  if (query_mappings(fd, trust, &why) == QueryResult::kUnsupported) {
+  if (query_mappings(fd, root, trust, &why) == QueryResult::kUnsupported) {
     const std::string maps = read_all(fd, path, &why);
     if (why.empty()) why = maps.empty() ? "process has no memory map (exited?)"
-                                        : why_maps_untrusted(maps, trust);
+                                        : why_maps_untrusted(maps, root, trust);
   }
   close(fd);
   return why;

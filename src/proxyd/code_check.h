@@ -18,10 +18,10 @@ namespace netleash::proxyd {
 // executable mapping (or, before Linux 6.11, reading the whole map), plus a
 // stat per file not found trusted within the last second (FileTrust). Anonymous executable memory
 // (a JIT's) is the process's own doing and is not judged here.
-std::string why_code_untrusted(pid_t pid, FileTrust& trust);
+// Files are looked up under `root` (FileTrust::why_untrusted).
+std::string why_code_untrusted(pid_t pid, int root, FileTrust& trust);
 
-// The same for the text of a maps file (for the tests and the fuzzer); files
-// are looked up on this machine.
-std::string why_maps_untrusted(const std::string& maps, FileTrust& trust);
+// The same for the text of a maps file (before Linux 6.11, and for the tests).
+std::string why_maps_untrusted(const std::string& maps, int root, FileTrust& trust);
 
 }  // namespace netleash::proxyd

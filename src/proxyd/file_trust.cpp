@@ -1,11 +1,24 @@
 #include "file_trust.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 
 namespace netleash::proxyd {
+
+namespace {
+
+// lstat of the absolute `path` as the process sees it (see why_untrusted).
+int lstat_under(int root, const std::string& path, struct stat* st) {
+  if (root < 0) return lstat(path.c_str(), st);
+  if (path == "/") return fstatat(root, "", st, AT_EMPTY_PATH);
+  return fstatat(root, path.c_str() + 1, st, AT_SYMLINK_NOFOLLOW);
+}
+
+}  // namespace
 
 FileTrust::FileTrust(std::vector<uid_t> owners) : owners_(std::move(owners)) {}
 
@@ -24,7 +37,7 @@ std::string FileTrust::why_untrusted_node(const char* what, const std::string& p
   return {};
 }
 
-std::string FileTrust::why_untrusted(const std::string& path, const struct stat& st,
+std::string FileTrust::why_untrusted(int root, const std::string& path, const struct stat& st,
                                      const char* what, std::set<std::string>* trusted_dirs) const {
   const std::string name = std::string(what) + " " + path;
   if (path.empty() || path.front() != '/') return name + " is not an absolute path";
@@ -32,7 +45,7 @@ std::string FileTrust::why_untrusted(const std::string& path, const struct stat&
   // deleted, renamed or replaced since then cannot be located, nor its
   // directories checked.
   struct stat now{};
-  if (lstat(path.c_str(), &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+  if (lstat_under(root, path, &now) != 0 || now.st_dev != st.st_dev || now.st_ino != st.st_ino)
     return name + " is no longer at that path (deleted, moved or replaced since it was opened)";
   if (!S_ISREG(st.st_mode)) return name + " is not a regular file";
   if (std::string why = why_untrusted_node(what, path, st); !why.empty()) return why;
@@ -46,7 +59,7 @@ std::string FileTrust::why_untrusted(const std::string& path, const struct stat&
     dir.resize(slash == 0 ? 1 : slash);
     if (trusted_dirs != nullptr && trusted_dirs->count(dir)) break;
     struct stat ds{};
-    if (lstat(dir.c_str(), &ds) != 0) return "directory " + dir + ": " + std::strerror(errno);
+    if (lstat_under(root, dir, &ds) != 0) return "directory " + dir + ": " + std::strerror(errno);
     if (!S_ISDIR(ds.st_mode)) return dir + " is not a directory";
     // In a sticky directory (like /tmp) only an entry's owner, the
     // directory's owner and root may rename or remove the entry: if all of
@@ -65,7 +78,8 @@ std::string FileTrust::why_untrusted(const std::string& path, const struct stat&
   return {};
 }
 
-std::string FileTrust::why_library_untrusted(dev_t device, ino_t inode, const std::string& path,
+std::string FileTrust::why_library_untrusted(int root, dev_t device, ino_t inode,
+                                             const std::string& path,
                                              std::set<std::string>* trusted_dirs) {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
@@ -74,9 +88,9 @@ std::string FileTrust::why_library_untrusted(dev_t device, ino_t inode, const st
   if (const auto it = remembered_.find(key); it != remembered_.end() && now_ms < it->second)
     return {};
   struct stat st{};
-  if (stat(path.c_str(), &st) != 0 || st.st_dev != device || st.st_ino != inode)
+  if (lstat_under(root, path, &st) != 0 || st.st_dev != device || st.st_ino != inode)
     return "code mapped from " + path + ": that path no longer names the mapped file";
-  std::string why = why_untrusted(path, st, "library", trusted_dirs);
+  std::string why = why_untrusted(root, path, st, "library", trusted_dirs);
   if (why.empty()) {
     if (remembered_.size() >= kMaxRemembered) remembered_.clear();
     remembered_[std::move(key)] = now_ms + kRememberMs;

@@ -32,8 +32,11 @@ class FileTrust {
   // saying which file it is. `path` must still name that very file. Costs one
   // lstat for the file and one per directory above it, except directories in
   // `trusted_dirs` (found trusted, with their ancestors, earlier in the same
-  // scan; the walk adds to it when given).
-  std::string why_untrusted(const std::string& path, const struct stat& st,
+  // scan; the walk adds to it when given). Paths are looked up under `root`
+  // (an O_PATH fd of /proc/PID/root: the process's own view, which differs
+  // from the daemon's under ProtectHome= or in a container), or from the
+  // daemon's "/" when `root` is -1.
+  std::string why_untrusted(int root, const std::string& path, const struct stat& st,
                             const char* what = "executable",
                             std::set<std::string>* trusted_dirs = nullptr) const;
 
@@ -44,7 +47,7 @@ class FileTrust {
   // owner can change a trusted file or the directories above it, so what is
   // remembered goes stale only by the operator's own hand (a chmod, a chown),
   // and only for that long; forget() (on SIGHUP) ends it at once.
-  std::string why_library_untrusted(dev_t device, ino_t inode, const std::string& path,
+  std::string why_library_untrusted(int root, dev_t device, ino_t inode, const std::string& path,
                                     std::set<std::string>* trusted_dirs);
   void forget() { remembered_.clear(); }
 

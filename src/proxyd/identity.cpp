@@ -128,8 +128,13 @@ void identify_process(pid_t pid, int pidfd, IdentityCache* cache, FileTrust& tru
   }
   who->exe_version = version_of(st);
   if (who->app.empty()) return;
-  std::string why = trust.why_untrusted(who->runner.exe, st);
-  if (why.empty()) why = why_code_untrusted(pid, trust);
+  // Paths mean what they mean to the process (its mount namespace, its root).
+  const std::string root_link = "/proc/" + std::to_string(pid) + "/root";
+  const Fd root(open(root_link.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::string why;
+  if (root.get() < 0) why = root_link + ": " + std::strerror(errno);
+  if (why.empty()) why = trust.why_untrusted(root.get(), who->runner.exe, st);
+  if (why.empty()) why = why_code_untrusted(pid, root.get(), trust);
   if (why.empty()) read_credentials(pid, &who->runner, &why);
   if (!why.empty()) {
     who->failure = why + "; its identity record (app \"" + who->app + "\") is not honoured";

@@ -56,7 +56,7 @@ class Tree {
 std::string verdict(const FileTrust& trust, const std::string& path) {
   struct stat st{};
   REQUIRE(stat(path.c_str(), &st) == 0);
-  return trust.why_untrusted(path, st);
+  return trust.why_untrusted(-1, path, st);
 }
 
 }  // namespace
@@ -102,17 +102,22 @@ TEST_CASE("a path that no longer names the file is refused") {
   const std::string path = tree.file("x", 0755, geteuid());
   struct stat st{};
   REQUIRE(stat(path.c_str(), &st) == 0);
+  // Looked up under a process's root, as the daemon does (/proc/PID/root).
+  const int root = open("/proc/self/root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(root >= 0);
+  if (geteuid() == 0) CHECK(FileTrust().why_untrusted(root, path, st).empty());
+  close(root);
   REQUIRE(rename(path.c_str(), (path + ".moved").c_str()) == 0);
-  CHECK(FileTrust().why_untrusted(path, st) ==
+  CHECK(FileTrust().why_untrusted(-1, path, st) ==
         "executable " + path + " is no longer at that path (deleted, moved or replaced since it "
                                "was opened)");
-  CHECK(FileTrust().why_untrusted("relative", st, "library") ==
+  CHECK(FileTrust().why_untrusted(-1, "relative", st, "library") ==
         "library relative is not an absolute path");
 }
 
 TEST_CASE("the code check reads every executable file mapping") {
   FileTrust trust;
-  CHECK(why_code_untrusted(getpid(), trust).empty());  // this test's own code
+  CHECK(why_code_untrusted(getpid(), -1, trust).empty());  // this test's own code
   const std::string self = std::filesystem::canonical("/proc/self/exe");
   struct stat st{};
   REQUIRE(stat(self.c_str(), &st) == 0);
@@ -123,20 +128,20 @@ TEST_CASE("the code check reads every executable file mapping") {
   const std::string trusted = line;
   const std::string vdso = "7ffd1000-7ffd3000 r-xp 00000000 00:00 0      [vdso]\n";
   const std::string anonymous = "7f000000-7f001000 rwxp 00000000 00:00 0\n";
-  CHECK(why_maps_untrusted(trusted + vdso + anonymous, trust).empty());
+  CHECK(why_maps_untrusted(trusted + vdso + anonymous, -1, trust).empty());
   // Data mappings are not code.
-  CHECK(why_maps_untrusted(trusted + "7f000000-7f001000 r--p 00000000 08:01 99 /home/u/x\n", trust)
+  CHECK(why_maps_untrusted(trusted + "7f000000-7f001000 r--p 00000000 08:01 99 /home/u/x\n", -1, trust)
             .empty());
   CHECK(why_maps_untrusted(trusted + "7f000000-7f001000 r-xp 00000000 00:01 1234 /memfd:jit "
                                      "(deleted)\n",
-                           trust) ==
+                           -1, trust) ==
         "code mapped from /memfd:jit (deleted): the file no longer exists (a memfd or a deleted "
         "file)");
-  CHECK(why_maps_untrusted("7f000000-7f001000 r-xp 00000000 00:0e 77 anon_inode:x\n", trust) ==
+  CHECK(why_maps_untrusted("7f000000-7f001000 r-xp 00000000 00:0e 77 anon_inode:x\n", -1, trust) ==
         "code mapped from \"anon_inode:x\", which is not a file");
-  CHECK(why_maps_untrusted("7f000000-7f001000 r-xp 00000000 08:01 42 /no/such/lib.so\n", trust) ==
+  CHECK(why_maps_untrusted("7f000000-7f001000 r-xp 00000000 08:01 42 /no/such/lib.so\n", -1, trust) ==
         "code mapped from /no/such/lib.so: that path no longer names the mapped file");
-  CHECK(why_maps_untrusted("garbage\n", trust) == "unreadable line in the process's memory map");
+  CHECK(why_maps_untrusted("garbage\n", -1, trust) == "unreadable line in the process's memory map");
   if (geteuid() == 0) {
     const Tree tree;
     const std::string lib = tree.file("lib.so", 0755, kOther);
@@ -144,7 +149,7 @@ TEST_CASE("the code check reads every executable file mapping") {
     std::snprintf(line, sizeof line, "7f000000-7f001000 r-xp 00000000 %x:%x %lu %s\n",
                   major(st.st_dev), minor(st.st_dev), static_cast<unsigned long>(st.st_ino),
                   lib.c_str());
-    CHECK(why_maps_untrusted(trusted + line, trust) ==
+    CHECK(why_maps_untrusted(trusted + line, -1, trust) ==
           "library " + lib + " is owned by uid 65534, not by root or a trusted owner");
   }
 }
