@@ -69,13 +69,29 @@ bool parse_line(std::string_view line, Mapping* m) {
   return true;
 }
 
-std::string why_mapping_untrusted(const Mapping& m, int root, FileTrust& trust,
-                                  std::set<std::string>* trusted_dirs) {
-  const std::string path(m.path);
-  if (path.size() > kDeleted.size() && path.ends_with(kDeleted))
-    return "code mapped from " + path + ": the file no longer exists (a memfd or a deleted file)";
-  return trust.why_library_untrusted(root, m.device, m.inode, path, trusted_dirs);
-}
+// What both readers of the map share: each file is judged once per scan, and
+// directories found trusted are not looked at again.
+class Scan {
+ public:
+  Scan(int root, FileTrust& trust) : root_(root), trust_(trust) {}
+
+  // `m` is an executable mapping with a file (inode != 0).
+  std::string why_untrusted(const Mapping& m) {
+    if (!checked_.insert({m.device, m.inode}).second) return {};
+    const std::string path(m.path);
+    if (path.empty() || path.front() != '/')
+      return "code mapped from \"" + path + "\", which is not a file";
+    if (path.size() > kDeleted.size() && path.ends_with(kDeleted))
+      return "code mapped from " + path + ": the file no longer exists (a memfd or a deleted file)";
+    return trust_.why_library_untrusted(root_, m.device, m.inode, path, &trusted_dirs_);
+  }
+
+ private:
+  int root_;
+  FileTrust& trust_;
+  std::set<std::pair<dev_t, ino_t>> checked_;
+  std::set<std::string> trusted_dirs_;
+};
 
 std::string read_all(int fd, const std::string& path, std::string* error) {
   std::string text;
@@ -119,8 +135,7 @@ constexpr uint64_t kQueryFileBacked = 0x20;
 enum class QueryResult { kDone, kUnsupported };
 
 QueryResult query_mappings(int fd, int root, FileTrust& trust, std::string* why) {
-  std::set<std::pair<dev_t, ino_t>> checked;
-  std::set<std::string> trusted_dirs;
+  Scan scan(root, trust);
   char name[PATH_MAX + 32];
   for (uint64_t address = 0;;) {
     ProcmapQuery q{};
@@ -141,12 +156,7 @@ QueryResult query_mappings(int fd, int root, FileTrust& trust, std::string* why)
     m.device = makedev(q.dev_major, q.dev_minor);
     m.inode = static_cast<ino_t>(q.inode);
     m.path = q.vma_name_size > 0 ? std::string_view(name, q.vma_name_size - 1) : std::string_view{};
-    if (!checked.insert({m.device, m.inode}).second) continue;
-    if (m.path.empty() || m.path.front() != '/') {
-      *why = "code mapped from \"" + std::string(m.path) + "\", which is not a file";
-      return QueryResult::kDone;
-    }
-    *why = why_mapping_untrusted(m, root, trust, &trusted_dirs);
+    *why = scan.why_untrusted(m);
     if (!why->empty()) return QueryResult::kDone;
   }
 }
@@ -154,8 +164,7 @@ QueryResult query_mappings(int fd, int root, FileTrust& trust, std::string* why)
 }  // namespace
 
 std::string why_maps_untrusted(const std::string& maps, int root, FileTrust& trust) {
-  std::set<std::pair<dev_t, ino_t>> checked;
-  std::set<std::string> trusted_dirs;
+  Scan scan(root, trust);
   std::string_view rest = maps;
   while (!rest.empty()) {
     const size_t end = rest.find('\n');
@@ -165,11 +174,7 @@ std::string why_maps_untrusted(const std::string& maps, int root, FileTrust& tru
     if (!parse_line(line, &m)) return "unreadable line in the process's memory map";
     // [vdso] and anonymous memory carry no file (inode 0).
     if (!m.executable || m.inode == 0) continue;
-    if (m.path.empty() || m.path.front() != '/')
-      return "code mapped from \"" + std::string(m.path) + "\", which is not a file";
-    if (!checked.insert({m.device, m.inode}).second) continue;
-    if (std::string why = why_mapping_untrusted(m, root, trust, &trusted_dirs); !why.empty())
-      return why;
+    if (std::string why = scan.why_untrusted(m); !why.empty()) return why;
   }
   return {};
 }
