@@ -121,6 +121,14 @@ def foreign_code(env):
     assert w.connect_verdict(exe, d, port, env={"LD_PRELOAD": evil}) == errno.EACCES
     line = last_connect(d)
     assert "library %s is owned by uid %d" % (evil, NOBODY.pw_uid) in line["reason"], line
+    # A dlopen of the same library, by the trusted program itself.
+    code = """
+import ctypes
+ctypes.CDLL(%r)
+print(json.dumps(w.tcp_connect(P, '127.0.0.1', %d)[1]))
+""" % (evil, port)
+    assert w.run(exe, d, code) == errno.EACCES
+    assert "library %s is owned by uid" % evil in last_connect(d)["reason"], last_connect(d)
     # A library from a memfd (no file the operator could control).
     code = """
 import ctypes

@@ -62,3 +62,17 @@ TEST_CASE("configuration errors name the file and, for syntax, the position") {
   CHECK_FALSE(parse_config("c.json", R"({"high_water": 2048, "low_water": 4096})", &config, &error));
   CHECK_FALSE(parse_config("c.json", R"({"resolver": {"servers": "x"}})", &config, &error));
 }
+
+TEST_CASE("trusted_owners takes uids and user names") {
+  Config config;
+  std::string error;
+  REQUIRE(parse_config("c.json", R"({"trusted_owners": [1000, "root", "nobody"]})", &config, &error));
+  CHECK(config.trusted_owners == std::vector<uid_t>{1000, 0, 65534});
+  CHECK_FALSE(parse_config("c.json", R"({"trusted_owners": ["no-such-user-netleash"]})", &config,
+                           &error));
+  CHECK(error == "c.json: \"trusted_owners\": unknown user \"no-such-user-netleash\"");
+  CHECK_FALSE(parse_config("c.json", R"({"trusted_owners": [-1]})", &config, &error));
+  CHECK(error == "c.json: \"trusted_owners\": -1 is neither a uid nor a user name");
+  CHECK_FALSE(parse_config("c.json", R"({"trusted_owners": 0})", &config, &error));
+  CHECK(error == "c.json: \"trusted_owners\" must be an array of uids or user names");
+}
