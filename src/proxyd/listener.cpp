@@ -172,8 +172,8 @@ Listener* listener_adopt(Daemon* daemon, int fd, const std::string& path, Channe
   socklen_t length = sizeof on;
   const bool already = getsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, &length) == 0 && on != 0;
   if (!already) {
-    log_message("%s: passed without SO_PASSCRED (PassCredentials=yes in the socket unit); "
-                "requests queued before now are identified by the connecting process only",
+    log_message("%s: passed without SO_PASSCRED (add PassCredentials=yes to the socket unit); "
+                "requests queued before now are taken as sent by the connecting process",
                 path.c_str());
     if (!pass_credentials(fd))
       log_message("%s: SO_PASSCRED: %s", path.c_str(), std::strerror(errno));

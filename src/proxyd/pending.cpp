@@ -99,6 +99,8 @@ ssize_t receive(Pending* p, char* bytes, size_t length, int flags) {
   message.msg_iovlen = 1;
   message.msg_control = control;
   message.msg_controllen = sizeof control;
+  // Room for the credentials only: descriptors a client sends along are
+  // dropped by the kernel (MSG_CTRUNC), as they were by a plain recv().
   const ssize_t n = recvmsg(p->fd, &message, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n <= 0) return n;
   pid_t sender = 0;
