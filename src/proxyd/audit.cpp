@@ -58,6 +58,8 @@ std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms) {
   line["ts"] = format_timestamp(unix_ms);
   line["app"] = event.app.empty() ? Json(nullptr) : Json(event.app);
   line["pid"] = event.pid;
+  line["uid"] = event.uid ? Json(*event.uid) : Json(nullptr);
+  line["exe"] = event.exe.empty() ? Json(nullptr) : Json(event.exe);
   line["op"] = event.op;
   if (!event.dst.empty()) line["dst"] = event.dst;
   if (!event.src.empty()) line["src"] = event.src;
@@ -77,6 +79,8 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms) {
   line["ts"] = format_timestamp(unix_ms);
   line["app"] = event.app.empty() ? Json(nullptr) : Json(event.app);
   line["pid"] = event.pid;
+  line["uid"] = event.uid ? Json(*event.uid) : Json(nullptr);
+  line["exe"] = event.exe.empty() ? Json(nullptr) : Json(event.exe);
   line["op"] = event.op;
   if (!event.dst.empty()) line["dst"] = event.dst;
   if (!event.src.empty()) line["src"] = event.src;

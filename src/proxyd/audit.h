@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 
+#include "identity.h"
+
 namespace netleash::proxyd {
 
 class Stats;
@@ -21,6 +23,8 @@ struct AuditEvent {
   const char* op = "";        // connect, sendto, resolve, listen, accept, close
   std::string app;            // empty: the process carries no identity record
   pid_t pid = 0;
+  std::optional<uid_t> uid;   // SO_PEERCRED's; none when no local process asked (tunnels)
+  std::string exe;            // the executable the kernel says the process runs
   std::string dst;            // "ip:port" / "[ip6]:port"; empty when not applicable
   std::string src;            // inbound: the peer; empty when not applicable
   std::string listen;         // inbound: the virtual address the app listens on
@@ -36,6 +40,8 @@ struct CloseEvent {
   const char* op = "close";
   std::string app;
   pid_t pid = 0;
+  std::optional<uid_t> uid;
+  std::string exe;
   std::string dst;
   std::string src;     // inbound: the peer
   std::string listen;  // inbound: the virtual address the app listens on
@@ -47,6 +53,15 @@ struct CloseEvent {
   uint64_t bytes_received = 0;  // destination -> app
   uint64_t duration_ms = 0;
 };
+
+// Fills the app, pid, uid and exe of a line about `who`'s request.
+template <typename Event>
+void describe_peer(const PeerIdentity& who, Event* event) {
+  event->app = who.app;
+  event->pid = who.pid;
+  event->uid = who.uid;
+  event->exe = who.runner.exe;
+}
 
 // Formatting is separate from writing so the unit tests can check lines.
 std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms);

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <pwd.h>
+
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -86,6 +88,26 @@ void read_resolver(const Json& object, ResolverConfig* resolver) {
     throw ConfigError{"\"min_ttl\" is above \"max_ttl\""};
 }
 
+// Numbers are uids; strings are user names (or uids written as strings).
+void read_trusted_owners(const Json& list, std::vector<uid_t>* owners) {
+  if (!list.is_array()) throw ConfigError{"\"trusted_owners\" must be an array of uids or user names"};
+  for (const auto& owner : list) {
+    if (owner.is_number_unsigned() && owner.get<uint64_t>() < 0xffffffffu) {
+      owners->push_back(static_cast<uid_t>(owner.get<uint64_t>()));
+      continue;
+    }
+    if (!owner.is_string())
+      throw ConfigError{"\"trusted_owners\": " + owner.dump() + " is neither a uid nor a user name"};
+    const std::string name = owner.get<std::string>();
+    std::vector<char> buffer(16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    if (getpwnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+      throw ConfigError{"\"trusted_owners\": unknown user \"" + name + "\""};
+    owners->push_back(found->pw_uid);
+  }
+}
+
 void read_config(const Json& root, Config* config) {
   if (!root.is_object()) throw ConfigError{"the configuration must be a JSON object"};
   // The tunnel keys belong to the encrypted daemon-to-daemon links (brief,
@@ -93,7 +115,7 @@ void read_config(const Json& root, Config* config) {
   reject_unknown_keys(root, "the configuration",
                       {"max_connections", "max_connections_per_app", "max_pending",
                        "request_timeout_ms", "connect_timeout_ms", "high_water", "low_water",
-                       "udp_max_peers", "udp_idle_timeout_ms", "resolver", "key",
+                       "udp_max_peers", "udp_idle_timeout_ms", "resolver", "trusted_owners", "key",
                        "tunnel_listen", "peers", "tunnel_ingress", "tunnel_handshake_timeout_ms"});
   read_number(root, "max_connections", &config->max_connections, size_t{1});
   read_number(root, "max_connections_per_app", &config->max_connections_per_app, size_t{1});
@@ -108,6 +130,8 @@ void read_config(const Json& root, Config* config) {
     throw ConfigError{"\"low_water\" must be below \"high_water\""};
   if (const auto it = root.find("resolver"); it != root.end())
     read_resolver(*it, &config->resolver);
+  if (const auto it = root.find("trusted_owners"); it != root.end())
+    read_trusted_owners(*it, &config->trusted_owners);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 // defaults are what an unconfigured daemon runs with.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -36,6 +38,9 @@ struct Config {
   size_t low_water = 64 * 1024;           // resume below this
   size_t udp_max_peers = 256;             // remembered destinations per association
   uint32_t udp_idle_timeout_ms = 300000;  // association closed after this long without traffic
+  // Owners whose executables' identity records are honoured, besides root
+  // ("trusted_owners": uids or user names, resolved when the config is read).
+  std::vector<uid_t> trusted_owners;
   ResolverConfig resolver;
   TunnelConfig tunnel;  // encrypted links: tunnel_config.h
 };

@@ -10,6 +10,7 @@ Daemon::Daemon(uv_loop_t* l, const Config& c, AppIdReader reader)
       config(c),
       policies(std::make_shared<const policy::PolicySet>()),
       identities(reader),
+      trust(c.trusted_owners),
       limits(c.max_connections, c.max_connections_per_app) {}
 
 void Daemon::track(Tracked* t) {

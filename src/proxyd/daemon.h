@@ -9,6 +9,8 @@
 
 #include "audit.h"
 #include "config.h"
+#include "exe_digest.h"
+#include "file_trust.h"
 #include "identity.h"
 #include "connection_limits.h"
 #include "policy/policy.h"
@@ -51,6 +53,8 @@ struct Daemon {
   std::shared_ptr<const policy::PolicySet> policies;
   policy::ResolutionCache resolutions;
   IdentityCache identities;
+  FileTrust trust;  // root and config trusted_owners
+  DigestCache digests;
   ConnectionLimits limits;
   Audit* audit = nullptr;
   Resolver* resolver = nullptr;

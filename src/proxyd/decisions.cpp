@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "admission.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -25,19 +26,6 @@ std::optional<policy::IpAddress> ip_of(const wire::Address& address) {
   return endpoint->address;
 }
 
-// Who may ask anything at all: a process with an identity record whose app
-// has a policy. Returns the policy, or nullptr with *refusal filled in.
-const policy::AppPolicy* policy_of(const Daemon& d, const PeerIdentity& who,
-                                   policy::Decision* refusal) {
-  if (who.app.empty()) {
-    *refusal = refuse(who.failure);
-    return nullptr;
-  }
-  const policy::AppPolicy* app = d.policies->find(who.app);
-  if (app == nullptr) *refusal = policy::no_policy(who.app);
-  return app;
-}
-
 const char* status_text(wire::ResolveStatus status) {
   switch (status) {
     case wire::ResolveStatus::kOk: return "resolved";
@@ -54,7 +42,7 @@ const char* status_text(wire::ResolveStatus status) {
 policy::Decision decide_outbound(Daemon& d, const PeerIdentity& who,
                                  const wire::Address& destination, policy::Protocol protocol) {
   policy::Decision decision;
-  const policy::AppPolicy* app = policy_of(d, who, &decision);
+  const policy::AppPolicy* app = admitted_policy(d, who, &decision);
   if (app == nullptr) return decision;
   sockaddr_storage storage{};
   socklen_t length = 0;
@@ -76,7 +64,7 @@ policy::Decision decide_outbound(Daemon& d, const PeerIdentity& who,
 
 policy::Decision decide_resolve(Daemon& d, const PeerIdentity& who, const std::string& name) {
   policy::Decision decision;
-  const policy::AppPolicy* app = policy_of(d, who, &decision);
+  const policy::AppPolicy* app = admitted_policy(d, who, &decision);
   if (app == nullptr) return decision;
   if (!policy::may_resolve(*app, name)) return refuse("no rule allows resolving this name");
   decision.allow = true;
@@ -95,8 +83,7 @@ void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
                     const wire::Address& destination, const policy::Decision& decision) {
   AuditEvent event;
   event.op = op;
-  event.app = who.app;
-  event.pid = who.pid;
+  describe_peer(who, &event);
   event.dst = format_endpoint(destination);
   event.host = decision.host;
   event.via = decision.via;
@@ -110,8 +97,7 @@ void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
                    const policy::Decision& decision) {
   AuditEvent event;
   event.op = "resolve";
-  event.app = who.app;
-  event.pid = who.pid;
+  describe_peer(who, &event);
   event.host = name;
   event.allow = decision.allow;
   event.rule = decision.rule;

@@ -1,6 +1,9 @@
 // Who is on the other end of an accepted Unix socket, from the kernel's point
-// of view: SO_PEERCRED (+ SO_PEERPIDFD) -> /proc/PID/exe -> identity record.
-// Nothing the client sends is ever consulted.
+// of view: SO_PEERCRED (+ SO_PEERPIDFD) -> /proc/PID/exe -> identity record,
+// honoured only in an executable the operator controls (file_trust.h) of a
+// process that runs no code from other files (code_check.h). The process that
+// sent the Request is checked too (check_sender). Nothing the client sends is
+// ever consulted. Races and what they leave open: docs/identity.md.
 #pragma once
 
 #include <sys/stat.h>
@@ -11,22 +14,29 @@
 #include <string>
 #include <tuple>
 
+#include "file_trust.h"
+#include "policy/policy.h"
+
 namespace netleash::proxyd {
+
+// One version of a file: a rewritten or replaced file gets another key.
+using FileVersion = std::tuple<dev_t, ino_t, long, long, long, long, off_t>;
+FileVersion version_of(const struct stat& st);
 
 struct PeerIdentity {
   pid_t pid = 0;
-  uid_t uid = 0;
+  uid_t uid = 0;        // effective uid at connect() (SO_PEERCRED)
   std::string app;      // empty: no usable identity (see `failure`)
   std::string failure;  // why `app` is empty, for the audit line
+  policy::Runner runner;  // exe path and credentials, for the audit and the policy's pins
+  FileVersion exe_version{};  // of the executable, for its digest
 };
 
 // Reads the application id from an open executable; the daemon uses the
 // patcher's netleash::elf::read_app_id, the tests a fake.
 using AppIdReader = bool (*)(int fd, std::string* app, std::string* error);
 
-// Caches app ids per executable file, keyed by (device, inode, mtime, ctime,
-// size): a rewritten or replaced binary gets a fresh lookup, an unchanged one
-// costs one stat.
+// Caches app ids per executable file version: an unchanged one costs one stat.
 class IdentityCache {
  public:
   static constexpr size_t kMaxEntries = 4096;
@@ -42,17 +52,22 @@ class IdentityCache {
   size_t size() const { return entries_.size(); }
 
  private:
-  using Key = std::tuple<dev_t, ino_t, long, long, long, long, off_t>;
-  static Key key_of(const struct stat& st);
   struct Entry {
     std::string app;
     std::string failure;
   };
   AppIdReader reader_;
-  std::map<Key, Entry> entries_;
+  std::map<FileVersion, Entry> entries_;
 };
 
 // Identifies the peer of the connected Unix socket `fd`.
-PeerIdentity identify_peer(int fd, IdentityCache* cache);
+PeerIdentity identify_peer(int fd, IdentityCache* cache, FileTrust& trust);
+
+// The Request on `who`'s connection was sent by process `sender` (its
+// SCM_CREDENTIALS; 0 when the kernel attached none). A request counts only
+// when its sender would get the same identity as the connecting process: a
+// child that kept the socket while its parent exec'd a trusted program gains
+// nothing. Otherwise `who` loses its app, with the reason.
+void check_sender(pid_t sender, FileTrust& trust, IdentityCache* cache, PeerIdentity* who);
 
 }  // namespace netleash::proxyd

@@ -41,8 +41,7 @@ void on_closed(uv_handle_t* handle) {
   auto* c = static_cast<InboundConnection*>(handle->data);
   if (--c->open_handles > 0) return;
   CloseEvent event;
-  event.app = c->who.app;
-  event.pid = c->who.pid;
+  describe_peer(c->who, &event);
   event.dst = format_endpoint(c->real);
   event.src = format_endpoint(c->peer);
   event.listen = format_endpoint(c->bound);

@@ -1,5 +1,6 @@
 #include "inbound_decisions.h"
 
+#include "admission.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -9,16 +10,6 @@ policy::Decision refuse(std::string reason) {
   policy::Decision decision;
   decision.reason = std::move(reason);
   return decision;
-}
-
-const policy::AppPolicy* policy_for(const Daemon& d, const PeerIdentity& who, policy::Decision* refusal) {
-  if (who.app.empty()) {
-    *refusal = refuse(who.failure);
-    return nullptr;
-  }
-  const policy::AppPolicy* app = d.policies->find(who.app);
-  if (app == nullptr) *refusal = policy::no_policy(who.app);
-  return app;
 }
 
 }  // namespace
@@ -39,7 +30,7 @@ wire::Address address_of(const policy::Endpoint& endpoint) {
 policy::Decision decide_listen(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
                                policy::Protocol protocol, const policy::InboundRule** rule) {
   policy::Decision decision;
-  const policy::AppPolicy* app = policy_for(d, who, &decision);
+  const policy::AppPolicy* app = admitted_policy(d, who, &decision);
   if (app == nullptr) return decision;
   const auto endpoint = endpoint_of(bound);
   if (!endpoint) return refuse("not an IP address");
@@ -66,8 +57,7 @@ void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wir
                    const wire::Address& real, const wire::Address& peer, const policy::Decision& decision) {
   AuditEvent event;
   event.op = op;
-  event.app = who.app;
-  event.pid = who.pid;
+  describe_peer(who, &event);
   event.dst = format_endpoint(real);
   event.src = format_endpoint(normalize_address(peer));
   event.listen = format_endpoint(bound);

@@ -255,8 +255,7 @@ void inbound_listener_detach(InboundListener* l, AcceptQueue* q) {
     return;
   }
   CloseEvent event;
-  event.app = q->who.app;
-  event.pid = q->who.pid;
+  describe_peer(q->who, &event);
   event.dst = format_endpoint(l->real);
   event.listen = format_endpoint(q->bound);
   event.duration_ms = uv_now(l->d->loop) - l->started_ms;

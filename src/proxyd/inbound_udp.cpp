@@ -61,8 +61,7 @@ void on_closed(uv_handle_t* handle) {
   auto* u = static_cast<InboundUdp*>(handle->data);
   if (--u->open_handles > 0) return;
   CloseEvent event;
-  event.app = u->who.app;
-  event.pid = u->who.pid;
+  describe_peer(u->who, &event);
   event.dst = format_endpoint(u->real);
   event.listen = format_endpoint(u->bound);
   event.protocol = "udp";

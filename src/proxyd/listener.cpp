@@ -85,6 +85,15 @@ bool clear_stale_socket(const std::string& path, const sockaddr_un& address, int
   return true;
 }
 
+// Set on the listener before clients can connect, SO_PASSCRED makes the kernel
+// attach the sender's credentials to everything written to the accepted
+// sockets (which inherit it), even before the daemon accepts: pending reads
+// them with the Request.
+bool pass_credentials(int fd) {
+  const int on = 1;
+  return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) == 0;
+}
+
 int bind_listener(const std::string& path, int type, ino_t* inode, std::string* error) {
   sockaddr_un address{};
   if (!fill_address(path, &address, error) || !make_parent_directories(path, error) ||
@@ -92,7 +101,8 @@ int bind_listener(const std::string& path, int type, ino_t* inode, std::string* 
     return -1;
   const int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   struct stat st{};
-  if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+  if (fd < 0 || !pass_credentials(fd) ||
+      bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
       chmod(path.c_str(), 0666) != 0 || listen(fd, SOMAXCONN) != 0 ||
       lstat(path.c_str(), &st) != 0) {
     *error = path + ": " + std::strerror(errno);
@@ -111,7 +121,7 @@ void on_acceptable(uv_poll_t* poll, int status, int /*events*/) {
   for (int i = 0; i < kAcceptBatch; ++i) {
     const int fd = accept4(listener->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-      pending_start(listener->daemon, fd, listener->channel);
+      pending_start(listener->daemon, fd, listener->channel, listener->credentials_always);
       continue;
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -136,8 +146,8 @@ void on_handle_closed(uv_handle_t* handle) {
 }
 
 Listener* start_listening(Daemon* daemon, int fd, ino_t inode, const std::string& path,
-                          Channel channel) {
-  auto* listener = new Listener{daemon, channel, path, fd, inode, {}, {}, 0};
+                          Channel channel, bool credentials_always) {
+  auto* listener = new Listener{daemon, channel, path, fd, inode, {}, {}, 0, credentials_always};
   uv_poll_init_socket(daemon->loop, &listener->poll, fd);
   uv_timer_init(daemon->loop, &listener->backoff);
   listener->poll.data = listener->backoff.data = listener;
@@ -153,12 +163,22 @@ Listener* listener_open(Daemon* daemon, const std::string& path, Channel channel
   ino_t inode = 0;
   const int fd = bind_listener(path, socket_type(channel), &inode, error);
   if (fd < 0) return nullptr;
-  return start_listening(daemon, fd, inode, path, channel);
+  return start_listening(daemon, fd, inode, path, channel, true);
 }
 
 // inode 0 is no real file's, so listener_close leaves systemd's file alone.
 Listener* listener_adopt(Daemon* daemon, int fd, const std::string& path, Channel channel) {
-  return start_listening(daemon, fd, 0, path, channel);
+  int on = 0;
+  socklen_t length = sizeof on;
+  const bool already = getsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, &length) == 0 && on != 0;
+  if (!already) {
+    log_message("%s: passed without SO_PASSCRED (add PassCredentials=yes to the socket unit); "
+                "requests queued before now are taken as sent by the connecting process",
+                path.c_str());
+    if (!pass_credentials(fd))
+      log_message("%s: SO_PASSCRED: %s", path.c_str(), std::strerror(errno));
+  }
+  return start_listening(daemon, fd, 0, path, channel, already);
 }
 
 void listener_close(Listener* listener) {

@@ -24,6 +24,11 @@ struct Listener {
   uv_poll_t poll;
   uv_timer_t backoff;   // accepting paused after EMFILE/ENFILE
   int open_handles;
+  // SO_PASSCRED was on before the first client could connect, so every
+  // Request carries its sender's credentials. Off for a socket passed without
+  // it (an activator without PassCredentials=yes): connections queued before
+  // the daemon set it carry none.
+  bool credentials_always;
 };
 
 // Creates the socket file (mode 0666: identity, not file permissions,
@@ -33,7 +38,8 @@ Listener* listener_open(Daemon* daemon, const std::string& path, Channel channel
                         std::string* error);
 
 // Serves a listening socket passed by systemd (socket activation). Its file
-// belongs to netleashd.socket: listener_close never unlinks it.
+// belongs to netleashd.socket: listener_close never unlinks it. The unit
+// should say PassCredentials=yes (see credentials_always).
 Listener* listener_adopt(Daemon* daemon, int fd, const std::string& path, Channel channel);
 
 // Stops accepting, closes the socket, unlinks the file if it is still ours.

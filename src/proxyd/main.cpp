@@ -38,6 +38,14 @@ int check_policies(const std::string& dir) {
   const auto set = netleash::policy::PolicySet::load_dir(dir, &errors);
   for (const auto& line : errors) std::fprintf(stderr, "%s\n", line.c_str());
   if (!set) return 1;
+  // Not an error: a policy for every local user is legitimate, but it should
+  // be a choice, not an oversight.
+  for (const auto& app : set->apps())
+    if (app.pins.users.empty())
+      std::fprintf(stderr,
+                   "%s: warning: no \"users\": any local user who can run this binary gets "
+                   "this policy\n",
+                   app.file.c_str());
   std::printf("%s: %zu policies OK\n", dir.c_str(), set->apps().size());
   return 0;
 }

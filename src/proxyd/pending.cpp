@@ -26,6 +26,9 @@ struct Pending {
   bool polling = false;  // `poll` is initialised (the Request did not come with the accept)
   uv_poll_t poll{};
   PeerIdentity who;
+  bool credentials_always = true;  // see pending_start
+  pid_t sender = 0;            // SCM_CREDENTIALS of the Request's first bytes
+  bool two_senders = false;    // a later part came from another process
   size_t received = 0;
   wire::Request request{};
 };
@@ -85,6 +88,38 @@ void dispatch(Pending* p) {
 
 enum class ReadState { kIncomplete, kDispatched, kDropped };
 
+// recv() of at most `length` bytes that also takes the sender's credentials
+// (SO_PASSCRED, set on the listener, makes the kernel attach them; a stream
+// read never merges bytes of two senders).
+ssize_t receive(Pending* p, char* bytes, size_t length, int flags) {
+  iovec data{bytes, length};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  // Room for the credentials only: descriptors a client sends along are
+  // dropped by the kernel (MSG_CTRUNC), as they were by a plain recv().
+  const ssize_t n = recvmsg(p->fd, &message, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  if (n <= 0) return n;
+  pid_t sender = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+      ucred cred;
+      std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+      sender = cred.pid;
+    }
+  }
+  if (p->received == 0) {
+    p->sender = sender;
+  } else if (sender != p->sender) {
+    p->two_senders = true;
+  }
+  return n;
+}
+
 // Reads what is missing of the Request and never more: on the stream socket
 // the bytes after it are padding the daemon drains later; on the seqpacket
 // socket the Request is one whole packet. A complete Request is dispatched.
@@ -92,9 +127,9 @@ ReadState read_request(Pending* p) {
   auto* bytes = reinterpret_cast<char*>(&p->request);
   ssize_t n;
   if (p->channel == Channel::kStream) {
-    n = recv(p->fd, bytes + p->received, sizeof p->request - p->received, MSG_DONTWAIT);
+    n = receive(p, bytes + p->received, sizeof p->request - p->received, 0);
   } else {
-    n = recv(p->fd, bytes, sizeof p->request, MSG_DONTWAIT | MSG_TRUNC);
+    n = receive(p, bytes, sizeof p->request, MSG_TRUNC);
   }
   if (n < 0) {
     if (errno == EAGAIN || errno == EINTR) return ReadState::kIncomplete;
@@ -119,6 +154,13 @@ ReadState read_request(Pending* p) {
   if (const char* problem = validate_request(p->request, p->channel)) {
     drop(p, problem);
     return ReadState::kDropped;
+  }
+  Daemon* d = p->daemon;
+  if (p->two_senders) {
+    p->who.app.clear();
+    p->who.failure = "the request's bytes came from two processes";
+  } else if (p->sender != 0 || p->credentials_always) {
+    check_sender(p->sender, d->trust, &d->identities, &p->who);
   }
   dispatch(p);
   return ReadState::kDispatched;
@@ -153,15 +195,16 @@ void pending_queue_close(PendingQueue* queue) {
            [](uv_handle_t* handle) { delete static_cast<PendingQueue*>(handle->data); });
 }
 
-void pending_start(Daemon* daemon, int fd, Channel channel) {
+void pending_start(Daemon* daemon, int fd, Channel channel, bool credentials_always) {
   PendingQueue* queue = daemon->pending;
   if (queue->count >= daemon->config.max_pending) drop(queue->head, "too many pending connections");
   auto* p = new Pending;
   p->daemon = daemon;
   p->channel = channel;
+  p->credentials_always = credentials_always;
   p->fd = fd;
   p->deadline_ms = uv_now(daemon->loop) + daemon->config.request_timeout_ms;
-  p->who = identify_peer(fd, &daemon->identities);
+  p->who = identify_peer(fd, &daemon->identities, daemon->trust);
   p->prev = queue->tail;
   (queue->tail ? queue->tail->next : queue->head) = p;
   queue->tail = p;

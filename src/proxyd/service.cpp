@@ -87,6 +87,8 @@ bool start(Daemon& d, const Options& options, std::string* error) {
 }  // namespace
 
 bool reload_policies(Daemon& d, std::vector<std::string>* errors_out) {
+  // The operator may have changed owners or modes above trusted libraries.
+  d.trust.forget();
   std::vector<std::string> errors;
   auto loaded = policy::PolicySet::load_dir(d.policy_dir, &errors);
   d.stats.reloaded(loaded.has_value(), now_unix_ms());

@@ -74,8 +74,7 @@ void on_closed(uv_handle_t* handle) {
   if (--s->open_handles > 0) return;
   if (s->relayed) {
     CloseEvent event;
-    event.app = s->who.app;
-    event.pid = s->who.pid;
+    describe_peer(s->who, &event);
     event.dst = format_endpoint(s->destination);
     event.bytes_sent = s->relay.up.bytes;
     event.bytes_received = s->relay.down.bytes;

@@ -75,8 +75,7 @@ void on_closed(uv_handle_t* handle) {
   auto* s = static_cast<Dialer*>(handle->data);
   if (--s->open_handles > 0) return;
   CloseEvent event;
-  event.app = s->who.app;
-  event.pid = s->who.pid;
+  describe_peer(s->who, &event);
   event.dst = format_endpoint(s->destination);
   event.via = s->peer->name;
   event.error = s->end_error;

@@ -70,8 +70,7 @@ void on_closed(uv_handle_t* handle) {
   auto* a = static_cast<UdpAssociation*>(handle->data);
   if (--a->open_handles > 0) return;
   CloseEvent event;
-  event.app = a->who.app;
-  event.pid = a->who.pid;
+  describe_peer(a->who, &event);
   event.dst = format_endpoint(a->default_peer);
   event.protocol = "udp";
   event.bytes_sent = a->bytes_sent;

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstddef>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -53,6 +55,22 @@ struct InboundRule {
   std::string comment;
 };
 
+// Who may run an app, and from which files (policy_runner.cc). Every list
+// empty: not restricted (the file's key was absent; an empty list is an error).
+struct RunnerPins {
+  std::vector<uid_t> users;          // "users": names resolved when the policy is loaded
+  std::vector<gid_t> groups;         // "groups": likewise
+  std::vector<std::string> binary;   // "binary": absolute paths
+  std::vector<std::string> sha256;   // "sha256": 64 lowercase hex digits
+};
+
+// The process asking, as the kernel describes it (/proc/PID/exe and status).
+struct Runner {
+  std::string exe;           // the executable's path
+  std::vector<uid_t> uids;   // real, effective, saved, filesystem
+  std::vector<gid_t> gids;   // real, effective, saved, filesystem, then supplementary
+};
+
 struct AppPolicy {
   std::string app;
   std::string file;          // the file it was loaded from, for messages
@@ -64,6 +82,7 @@ struct AppPolicy {
   // are ordinary traffic judged by the outbound rules. Omitted: netleashd
   // answers them under this policy and they never leave the host.
   bool dns_direct = false;
+  RunnerPins pins;
   std::vector<OutboundRule> outbound;
   std::vector<InboundRule> inbound;
 };
@@ -110,6 +129,13 @@ class PolicySet {
 
 // The decision for an app without a policy ("no policy for app X").
 Decision no_policy(std::string_view app);
+
+// Empty when `runner` may use this policy: every uid of it is in "users",
+// one of its gids is in "groups", its executable is one of "binary" and its
+// digest one of "sha256" (each only when given); else why not. `sha256` is the
+// executable's digest (hex), needed only when the policy pins digests.
+std::string why_runner_refused(const AppPolicy& policy, const Runner& runner,
+                               std::string_view sha256);
 
 // Outbound connect or sendto to `destination`. `host_names` are the names the
 // daemon itself resolved for this app to this address, still within their TTL

@@ -96,4 +96,17 @@ std::optional<std::int64_t> expect_integer(const json::Node& value, std::int64_t
   return std::nullopt;
 }
 
+const json::Node* nonempty_array_field(const Fields& fields, std::string_view key,
+                                       std::string_view omit_hint, Diagnostics& diagnostics) {
+  const json::Node* value = fields.get(key);
+  if (value == nullptr || !expect_kind(*value, json::Kind::kArray, quoted(key), diagnostics)) {
+    return nullptr;
+  }
+  if (value->children.empty()) {
+    diagnostics.error(value->offset, quoted(key) + " is empty; " + std::string(omit_hint));
+    return nullptr;
+  }
+  return value;
+}
+
 }  // namespace netleash::policy::detail

@@ -40,4 +40,10 @@ std::optional<std::int64_t> expect_integer(const json::Node& value, std::int64_t
                                            std::int64_t max, std::string_view what,
                                            Diagnostics& diagnostics);
 
+// The array at `key`, or nullptr when absent or not an array (reported). An
+// empty array is reported at its '[' with `omit_hint`: an empty list is never
+// what was meant.
+const json::Node* nonempty_array_field(const Fields& fields, std::string_view key,
+                                       std::string_view omit_hint, Diagnostics& diagnostics);
+
 }  // namespace netleash::policy::detail

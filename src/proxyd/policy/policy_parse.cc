@@ -7,6 +7,7 @@
 #include "policy/policy.h"
 #include "policy/policy_diagnostics.h"
 #include "policy/policy_fields.h"
+#include "policy/policy_runner.h"
 
 namespace netleash::policy {
 namespace {
@@ -15,6 +16,7 @@ using detail::Diagnostics;
 using detail::expect_integer;
 using detail::expect_kind;
 using detail::Fields;
+using detail::nonempty_array_field;
 using json::Kind;
 using json::Node;
 
@@ -36,20 +38,6 @@ bool is_identifier(std::string_view text, std::size_t max, std::string_view punc
 const Node* string_field(const Fields& fields, std::string_view key, Diagnostics& diagnostics) {
   const Node* value = fields.get(key);
   if (value == nullptr || !expect_kind(*value, Kind::kString, quoted(key), diagnostics)) {
-    return nullptr;
-  }
-  return value;
-}
-
-// Reports an empty array at its '['; an empty list is never what was meant.
-const Node* nonempty_array_field(const Fields& fields, std::string_view key,
-                                 std::string_view omit_hint, Diagnostics& diagnostics) {
-  const Node* value = fields.get(key);
-  if (value == nullptr || !expect_kind(*value, Kind::kArray, quoted(key), diagnostics)) {
-    return nullptr;
-  }
-  if (value->children.empty()) {
-    diagnostics.error(value->offset, quoted(key) + " is empty; " + std::string(omit_hint));
     return nullptr;
   }
   return value;
@@ -209,7 +197,8 @@ AppPolicy parse_document(const Node& root, Diagnostics& diagnostics) {
   AppPolicy policy;
   if (!expect_kind(root, Kind::kObject, "a policy file", diagnostics)) return policy;
   // "$schema" lets editors find config/netleash.schema.json.
-  const Fields fields(root, {"app", "outbound", "inbound", "resolve", "dns", "comment", "$schema"},
+  const Fields fields(root, {"app", "users", "groups", "binary", "sha256", "outbound", "inbound",
+                             "resolve", "dns", "comment", "$schema"},
                       "policy", diagnostics);
   if (const Node* app = string_field(fields, "app", diagnostics)) {
     if (is_identifier(app->string, kMaxAppId, "._@+-")) {
@@ -238,6 +227,7 @@ AppPolicy parse_document(const Node& root, Diagnostics& diagnostics) {
                                      "the app's DNS queries)");
     }
   }
+  policy.pins = detail::parse_runner_pins(fields, diagnostics);
   string_field(fields, "comment", diagnostics);
   string_field(fields, "$schema", diagnostics);
   policy.outbound = parse_rules(fields, "outbound", &parse_outbound_rule, diagnostics);

@@ -47,8 +47,8 @@ TEST_CASE("load_dir collects the errors of every file and loads nothing", "[load
   const std::string three = dir.write("3.json", "{\"app\": 7}");
   Errors errors;
   CHECK_FALSE(PolicySet::load_dir(dir.path(), &errors));
-  CHECK(errors == Errors{two + ":2:2: unknown key \"bogus\" in policy (allowed: app outbound inbound "
-                               "resolve dns comment $schema)",
+  CHECK(errors == Errors{two + ":2:2: unknown key \"bogus\" in policy (allowed: app users groups binary sha256 outbound "
+                               "inbound resolve dns comment $schema)",
                          three + ":1:9: \"app\" must be a string, not number"});
 }
 

@@ -35,6 +35,8 @@ valid = [
                               {"host": "Example.COM."}]},
     {"app": "a", "inbound": [{"listen": "[::1]:0", "expose": "0.0.0.0:0", "from": ["::/0"],
                               "protocol": "udp"}]},
+    {"app": "a", "users": ["root", 0, "1000"], "groups": ["adm", 4],
+     "binary": ["/usr/bin/curl", "/opt/a b/x"], "sha256": ["0" * 63 + "F"]},
 ]
 invalid = [
     {},
@@ -64,6 +66,16 @@ invalid = [
     {"app": "a", "inbound": [{"listen": 80, "expose": "[1.2.3.4]:5"}]},
     {"app": "a", "inbound": [{"listen": 80, "expose": "1.2.3.4:5", "from": []}]},
     {"app": "a", "inbound": [{"listen": 80, "expose": "1.2.3.4:5", "protocol": "any"}]},
+    {"app": "a", "users": []},
+    {"app": "a", "users": [-1]},
+    {"app": "a", "users": [4294967295]},
+    {"app": "a", "groups": [True]},
+    {"app": "a", "binary": ["bin/curl"]},
+    {"app": "a", "binary": ["/usr//bin/curl"]},
+    {"app": "a", "binary": ["/usr/bin/../curl"]},
+    {"app": "a", "binary": ["/usr/bin/"]},
+    {"app": "a", "sha256": ["abc"]},
+    {"app": "a", "sha256": ["g" * 64]},
 ]
 for document in valid:
     for error in validator.iter_errors(document):

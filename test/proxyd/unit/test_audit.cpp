@@ -18,6 +18,8 @@ TEST_CASE("a decision line has every required field") {
   e.op = "connect";
   e.app = "demo";
   e.pid = 42;
+  e.uid = 1000;
+  e.exe = "/usr/bin/demo";
   e.dst = "[::1]:80";
   e.host = "localhost";
   e.allow = true;
@@ -30,6 +32,8 @@ TEST_CASE("a decision line has every required field") {
   CHECK(j["ts"] == "1970-01-01T00:00:01.000Z");
   CHECK(j["app"] == "demo");
   CHECK(j["pid"] == 42);
+  CHECK(j["uid"] == 1000);
+  CHECK(j["exe"] == "/usr/bin/demo");
   CHECK(j["op"] == "connect");
   CHECK(j["dst"] == "[::1]:80");
   CHECK(j["host"] == "localhost");
@@ -46,6 +50,9 @@ TEST_CASE("a deny without identity has app null and rule null") {
   const json j = json::parse(netleash::proxyd::format_audit_line(e, 0));
   CHECK(j["app"].is_null());
   CHECK(j["rule"].is_null());
+  // No process known (a peer daemon's request): uid and exe are there, null.
+  CHECK(j["uid"].is_null());
+  CHECK(j["exe"].is_null());
   CHECK(j["verdict"] == "deny");
   CHECK_FALSE(j.contains("dst"));
 }

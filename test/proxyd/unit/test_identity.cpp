@@ -86,7 +86,8 @@ TEST_CASE("a peer is identified from the kernel's credentials and its executable
   int pair[2];
   REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
   IdentityCache cache(fake_reader);
-  const auto who = identify_peer(pair[0], &cache);
+  netleash::proxyd::FileTrust trust;
+  const auto who = identify_peer(pair[0], &cache, trust);
   CHECK(who.pid == getpid());
   CHECK(who.uid == getuid());
   CHECK(who.app == "fake-app");  // read from /proc/self/exe, i.e. this test binary
@@ -98,7 +99,8 @@ TEST_CASE("a peer is identified from the kernel's credentials and its executable
 TEST_CASE("a socket without a peer process cannot be identified") {
   const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   IdentityCache cache(fake_reader);
-  const auto who = identify_peer(fd, &cache);
+  netleash::proxyd::FileTrust trust;
+  const auto who = identify_peer(fd, &cache, trust);
   CHECK(who.app.empty());
   CHECK_FALSE(who.failure.empty());
   close(fd);

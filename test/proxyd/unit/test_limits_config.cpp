@@ -67,3 +67,17 @@ TEST_CASE("configuration errors name the file and, for syntax, the position") {
   CHECK_FALSE(parse_config("c.json", R"({"resolver": {"dns_ports": [70000]}})", &config, &error));
   CHECK(error == "c.json: \"dns_ports\" entries must be ports 1-65535, not 70000");
 }
+
+TEST_CASE("trusted_owners takes uids and user names") {
+  Config config;
+  std::string error;
+  REQUIRE(parse_config("c.json", R"({"trusted_owners": [1000, "root", "nobody"]})", &config, &error));
+  CHECK(config.trusted_owners == std::vector<uid_t>{1000, 0, 65534});
+  CHECK_FALSE(parse_config("c.json", R"({"trusted_owners": ["no-such-user-netleash"]})", &config,
+                           &error));
+  CHECK(error == "c.json: \"trusted_owners\": unknown user \"no-such-user-netleash\"");
+  CHECK_FALSE(parse_config("c.json", R"({"trusted_owners": [-1]})", &config, &error));
+  CHECK(error == "c.json: \"trusted_owners\": -1 is neither a uid nor a user name");
+  CHECK_FALSE(parse_config("c.json", R"({"trusted_owners": 0})", &config, &error));
+  CHECK(error == "c.json: \"trusted_owners\" must be an array of uids or user names");
+}
