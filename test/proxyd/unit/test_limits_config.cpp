@@ -62,3 +62,16 @@ TEST_CASE("configuration errors name the file and, for syntax, the position") {
   CHECK_FALSE(parse_config("c.json", R"({"high_water": 2048, "low_water": 4096})", &config, &error));
   CHECK_FALSE(parse_config("c.json", R"({"resolver": {"servers": "x"}})", &config, &error));
 }
+
+TEST_CASE("a mistyped configuration key gets the closest key, as in a policy") {
+  Config config;
+  std::string error;
+  CHECK_FALSE(parse_config("c.json", R"({"max_conections": 1})", &config, &error));
+  CHECK(error == "c.json: unknown key \"max_conections\" in the configuration "
+                 "(did you mean \"max_connections\"?)");
+  CHECK_FALSE(parse_config("c.json", R"({"resolver": {"timeout": 1}})", &config, &error));
+  CHECK(error == "c.json: unknown key \"timeout\" in \"resolver\" (did you mean \"timeout_ms\"?)");
+  CHECK_FALSE(parse_config("c.json", R"({"key": "/k", "peers": {"b": {"adress": "10.0.0.2:7443"}}})",
+                           &config, &error));
+  CHECK(error == "c.json:1:31: unknown key \"adress\" in peer \"b\" (did you mean \"address\"?)");
+}
