@@ -101,6 +101,13 @@ def shipped_configs(env):
     on their own, daemon configurations (netleashd*.json) as --config."""
     empty = os.path.join(env.tmp, "empty")
     os.makedirs(empty)
+    # --check reads the --config file: a broken one is refused.
+    broken = os.path.join(env.tmp, "netleashd-broken.json")
+    with open(broken, "w") as f:
+        f.write('{"peers": {"b": {"address": "10.0.0.2:7443", "public_key": "REPLACE-ME"}}}')
+    refused = subprocess.run([NETLEASHD, "--check", "--policy-dir", empty, "--config", broken],
+                             capture_output=True, text=True)
+    assert refused.returncode == 1 and broken + ":1:" in refused.stderr, refused
     checked = []
     for path in sorted(glob.glob(os.path.join(SOURCE_ROOT, "config", "**", "*.json"), recursive=True) +
                        glob.glob(os.path.join(SOURCE_ROOT, "packaging", "config", "*.json"))):
@@ -116,6 +123,7 @@ def shipped_configs(env):
             args = ["--check", "--policy-dir", alone]
         proc = subprocess.run([NETLEASHD] + args, capture_output=True, text=True)
         assert proc.returncode == 0 and proc.stderr == "", (path, proc.stderr)
+        assert "OK" in proc.stdout, (path, proc.stdout)
         checked.append(path)
     assert any(p.endswith("config/netleashd.json") for p in checked), checked
     assert len(checked) >= 8, checked
