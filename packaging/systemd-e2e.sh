@@ -12,17 +12,32 @@
 #
 # Needs root, network access to the Debian mirror (debootstrap, apt inside)
 # and a kernel that lets systemd-nspawn boot; exits 77 (skipped) when it
-# cannot boot one. The root file system is cached in ${NETLEASH_E2E_ROOT:-
-# /var/tmp/netleash-e2e-root} (about 300 MB) for later runs.
+# cannot boot one, except under CI (CI=true), where that fails. The tools it
+# uses (debootstrap, systemd-nspawn, pgrep, nsenter) are installed when
+# missing. The root file system is cached in ${NETLEASH_E2E_ROOT:-
+# /var/tmp/netleash-e2e-root} (about 300 MB) for later runs. Every process of
+# the container is gone when it exits, whatever happened.
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 DEB_DIR" >&2; exit 2; }
 debs=$(realpath "$1")
 root=${NETLEASH_E2E_ROOT:-/var/tmp/netleash-e2e-root}
 machine=netleash-e2e-$$
-[ "$(id -u)" -eq 0 ] || { echo "systemd-e2e: needs root: skipped"; exit 77; }
+# A test that cannot set up skips, but not under CI, which must run it.
+skip() {
+  if [ "${CI:-}" = true ]; then echo "systemd-e2e: FAIL: cannot run under CI (CI=true): $*" >&2; exit 1; fi
+  echo "systemd-e2e: SKIP: $*"
+  exit 77
+}
+[ "$(id -u)" -eq 0 ] || skip "needs root"
 
-command -v systemd-nspawn >/dev/null && command -v debootstrap >/dev/null ||
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap systemd-container >/dev/null
+for tool in systemd-nspawn debootstrap pgrep nsenter; do
+  command -v $tool >/dev/null && continue
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap systemd-container procps util-linux >/dev/null
+  break
+done
+for tool in systemd-nspawn debootstrap pgrep nsenter; do
+  command -v $tool >/dev/null || { echo "systemd-e2e: FAIL: $tool is missing after installing its package" >&2; exit 1; }
+done
 if [ ! -x "$root/usr/lib/systemd/systemd" ]; then
   rm -rf "$root"
   # The host's Debian mirror (deb822 or one-line sources), else Debian's own.
@@ -41,12 +56,48 @@ systemd-nspawn -q -D "$root" -b --console=pipe --register=no --keep-unit -M "$ma
   >"$log" 2>&1 &
 nspawn=$!
 pid1=
+# The processes of the container's PID namespace (systemd, journald, dbus,
+# logind, ...), found by the namespace's inode: it outlives the PIDs we know.
+container_processes() {
+  for ns in /proc/[0-9]*/ns/pid; do
+    [ "$(readlink "$ns" 2>/dev/null)" = "$pid_ns" ] && { p=${ns#/proc/}; echo "${p%%/*}"; }
+  done
+  return 0
+}
+# Polls `$@` for up to $1 tenths of a second; true once it holds.
+within() {
+  tenths=$1
+  shift
+  for _ in $(seq "$tenths"); do "$@" && return 0; sleep 0.1; done
+  "$@"
+}
+nspawn_gone() { ! kill -0 "$nspawn" 2>/dev/null; }
+container_empty() { [ -z "$(container_processes)" ]; }
 cleanup() {
+  status=$?
+  trap - EXIT
+  # Boot may have failed before we saw the container's systemd.
+  [ -n "$pid1" ] || pid1=$(pgrep -P "$nspawn" | head -1 || true)
+  pid_ns=
+  [ -n "$pid1" ] && pid_ns=$(readlink "/proc/$pid1/ns/pid" 2>/dev/null || true)
+  # A clean shutdown first; then SIGKILL to the container's PID 1, which makes
+  # the kernel kill every other process of its PID namespace (killing nspawn
+  # alone would leave them running); nspawn exits once its child is gone.
   [ -n "$pid1" ] && nsenter -t "$pid1" -a systemctl poweroff >/dev/null 2>&1 || true
-  for _ in $(seq 100); do kill -0 "$nspawn" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$nspawn" 2>/dev/null || true
+  if ! within 150 nspawn_gone && [ -n "$pid1" ]; then
+    echo "systemd-e2e: the container did not power off; killing it" >&2
+    kill -9 "$pid1" 2>/dev/null || true
+  fi
+  within 100 nspawn_gone || kill -9 "$nspawn" 2>/dev/null || true
   wait "$nspawn" 2>/dev/null || true
+  if [ -n "$pid_ns" ] && ! within 100 container_empty; then
+    # Only reachable if PID 1 was not the namespace's init: kill what is left.
+    container_processes | xargs -r kill -9 2>/dev/null || true
+    within 50 container_empty ||
+      { echo "systemd-e2e: FAIL: container processes survive: $(container_processes | tr '\n' ' ')" >&2; status=1; }
+  fi
   rm -f "$log"
+  exit $status
 }
 trap cleanup EXIT
 
@@ -61,7 +112,7 @@ for _ in $(seq 300); do  # up to 30 s to boot
 done
 case $state in
   running | degraded) ;;
-  *) echo "systemd-e2e: systemd-nspawn could not boot a container here: skipped"; cat "$log"; exit 77 ;;
+  *) cat "$log"; skip "systemd-nspawn could not boot a container here" ;;
 esac
 
 in_container sh -eu <<'EOF'

@@ -7,8 +7,9 @@ packages=(
   # build
   meson ninja-build pkg-config g++ clang lld mold libclang-rt-14-dev
   liblief-dev libuv1-dev libsodium-dev nlohmann-json3-dev catch2 libc-ares-dev libsystemd-dev
-  # Debian packaging and unit checks
-  debhelper dpkg-dev systemd lintian
+  # Debian packaging and unit checks (dpkg-buildpackage refuses to start without
+  # build-essential, an implicit build dependency nothing else pulls in)
+  build-essential debhelper dpkg-dev systemd lintian
   # ELF tooling the patcher tests compare against
   binutils elfutils patchelf file libcap2-bin
   # real programs the integration tests patch and run

@@ -14,12 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "daemon_socket.h"
+
 namespace {
 
 using nlohmann::json;
 
 constexpr const char* kProgram = "netleashctl";
-constexpr const char* kDefaultSocket = "/run/netleash/netleashd.sock";
 // A reload of a large policy directory can take a moment; anything longer
 // means the daemon is stuck.
 constexpr int kTimeoutMs = 10000;
@@ -43,7 +44,7 @@ void usage(FILE* out) {
           "\n"
           "Exit status: 0 on success, 1 on failure (daemon unreachable, reload or check\n"
           "failed), 2 on a usage error.\n",
-          kProgram, kProgram, kProgram, kDefaultSocket);
+          kProgram, kProgram, kProgram, netleash::kDefaultDaemonSocket);
 }
 
 int fail(const std::string& message) {
@@ -162,7 +163,7 @@ int print_result(const std::string& cmd, const json& answer) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string socket = kDefaultSocket;
+  std::string socket = netleash::kDefaultDaemonSocket;
   std::string cmd;
   bool as_json = false;
   for (int i = 1; i < argc; ++i) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -38,6 +39,14 @@ constexpr uint64_t kRetryMs = 50;
 bool is_regular_file(int fd) {
   struct stat st{};
   return fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Appends (several writers, logrotate's copytruncate) and creates the file
+// readable by the admin group only.
+int open_log_file(const std::string& path, std::string* error) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) *error = path + ": " + std::strerror(errno);
+  return fd;
 }
 
 }  // namespace
@@ -95,20 +104,26 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms) {
   return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-Audit::Audit(uv_loop_t* loop, int fd, bool owns_fd)
-    : fd_(fd), owns_fd_(owns_fd), regular_file_(is_regular_file(fd)) {
+Audit::Audit(uv_loop_t* loop, std::string path, int fd, bool owns_fd)
+    : path_(std::move(path)), fd_(fd), owns_fd_(owns_fd), regular_file_(is_regular_file(fd)) {
   uv_timer_init(loop, &retry_);
   retry_.data = this;
 }
 
 Audit* Audit::open(uv_loop_t* loop, const std::string& path, std::string* error) {
-  if (path == "-") return new Audit(loop, STDOUT_FILENO, false);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd < 0) {
-    *error = path + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  return new Audit(loop, fd, true);
+  if (path == "-") return new Audit(loop, path, STDOUT_FILENO, false);
+  const int fd = open_log_file(path, error);
+  return fd < 0 ? nullptr : new Audit(loop, path, fd, true);
+}
+
+bool Audit::reopen(std::string* error) {
+  if (!owns_fd_ || !regular_file_) return true;
+  const int fd = open_log_file(path_, error);
+  if (fd < 0) return false;
+  ::close(fd_);
+  fd_ = fd;
+  regular_file_ = is_regular_file(fd);
+  return true;
 }
 
 void Audit::record(const AuditEvent& event) {

@@ -79,6 +79,11 @@ class Audit {
   void record(const AuditEvent& event);
   void record(const CloseEvent& event);
 
+  // Opens the file at the path again (SIGHUP, netleashctl reload): after
+  // logrotate renamed it, lines go to a new file at the path. Standard output
+  // and pipes are kept. On failure the old file stays and *error says why.
+  bool reopen(std::string* error);
+
   // Every record is also counted there (the control socket's status).
   void observe(Stats* stats) { stats_ = stats; }
 
@@ -87,11 +92,12 @@ class Audit {
   void close();
 
  private:
-  Audit(uv_loop_t* loop, int fd, bool owns_fd);
+  Audit(uv_loop_t* loop, std::string path, int fd, bool owns_fd);
   void append(std::string line);
   void flush_ready();
   static void on_retry(uv_timer_t* timer);
 
+  std::string path_;
   int fd_;
   bool owns_fd_;
   bool regular_file_;  // always writable: no readiness check, no PIPE_BUF chunks

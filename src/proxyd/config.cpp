@@ -2,11 +2,15 @@
 
 #include <pwd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <sstream>
+#include <string_view>
+#include <vector>
+
+#include "policy/unknown_key.h"
 
 namespace netleash::proxyd {
 namespace {
@@ -45,10 +49,10 @@ void read_number(const Json& object, const char* key, T* out, T minimum,
 }
 
 void reject_unknown_keys(const Json& object, const char* where,
-                         const std::set<std::string>& known) {
+                         const std::vector<std::string_view>& known) {
   for (const auto& item : object.items())
-    if (!known.count(item.key()))
-      throw ConfigError{std::string("unknown key \"") + item.key() + "\" in " + where};
+    if (std::find(known.begin(), known.end(), item.key()) == known.end())
+      throw ConfigError{policy::unknown_key_message(item.key(), known, where)};
 }
 
 void read_resolver(const Json& object, ResolverConfig* resolver) {

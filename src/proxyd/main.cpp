@@ -6,36 +6,50 @@
 #include <string>
 #include <vector>
 
+#include "config.h"
+#include "daemon_socket.h"
 #include "policy/policy.h"
 #include "service.h"
 #include "tunnel_links.h"
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: netleashd --socket PATH --policy-dir DIR [--audit-log FILE|-] [--config FILE]\n"
-    "       netleashd --check --policy-dir DIR\n"
+const std::string kUsage = std::string(
+    "usage: netleashd [--socket PATH] --policy-dir DIR [--audit-log FILE|-] [--config FILE]\n"
+    "       netleashd --check --policy-dir DIR [--config FILE]\n"
     "       netleashd --genkey FILE\n"
     "       netleashd --help | --version\n"
     "\n"
-    "  --socket PATH      listen on PATH (TCP) and PATH.dgram (UDP, resolution)\n"
+    "  --socket PATH      listen on PATH (TCP) and PATH.dgram (UDP, resolution);\n"
+    "                     default ") + netleash::kDefaultDaemonSocket + ", where the shim looks\n"
     "  --policy-dir DIR   one JSON policy per application: DIR/*.json\n"
     "  --audit-log FILE   audit log, one JSON object per line (default -: stdout)\n"
-    "  --config FILE      daemon configuration (limits, timeouts, resolver)\n"
-    "  --check            validate every policy file and exit\n"
+    "  --config FILE      daemon configuration (limits, timeouts, resolver, encrypted links)\n"
+    "  --check            validate every policy file (and the --config file) and exit\n"
     "  --genkey FILE      write a new private key (mode 0600) for encrypted links to FILE\n"
     "                     and print its public key\n"
     "\n"
-    "SIGHUP reloads the policies; SIGTERM stops the daemon.\n";
+    "SIGHUP reloads the policies and reopens the audit log; SIGTERM stops the daemon.\n";
 
 int usage_error(const char* message) {
-  std::fprintf(stderr, "netleashd: %s\n%s", message, kUsage);
+  std::fprintf(stderr, "netleashd: %s\n%s", message, kUsage.c_str());
   return 2;
 }
 
-int check_policies(const std::string& dir) {
+int check(const netleash::proxyd::Options& options) {
+  if (!options.config_file.empty()) {
+    netleash::proxyd::Config config;
+    std::string error;
+    if (!netleash::proxyd::load_config(options.config_file, &config, &error)) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    std::printf("%s: configuration OK\n", options.config_file.c_str());
+  }
   std::vector<std::string> errors;
-  const auto set = netleash::policy::PolicySet::load_dir(dir, &errors);
+  std::vector<std::string> warnings;
+  const auto set = netleash::policy::PolicySet::load_dir(options.policy_dir, &errors, &warnings);
+  for (const auto& line : warnings) std::fprintf(stderr, "%s\n", line.c_str());
   for (const auto& line : errors) std::fprintf(stderr, "%s\n", line.c_str());
   if (!set) return 1;
   // Not an error: a policy for every local user is legitimate, but it should
@@ -46,7 +60,7 @@ int check_policies(const std::string& dir) {
                    "%s: warning: no \"users\": any local user who can run this binary gets "
                    "this policy\n",
                    app.file.c_str());
-  std::printf("%s: %zu policies OK\n", dir.c_str(), set->apps().size());
+  std::printf("%s: %zu policies OK\n", options.policy_dir.c_str(), set->apps().size());
   return 0;
 }
 
@@ -76,7 +90,7 @@ int main(int argc, char** argv) {
       {nullptr, 0, nullptr, 0},
   };
   netleash::proxyd::Options options;
-  bool check = false;
+  bool check_only = false;
   const char* genkey = nullptr;
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, "", kOptions, nullptr)) != -1;) {
@@ -85,9 +99,9 @@ int main(int argc, char** argv) {
       case kPolicyDir: options.policy_dir = optarg; break;
       case kAuditLog: options.audit_log = optarg; break;
       case kConfig: options.config_file = optarg; break;
-      case kCheck: check = true; break;
+      case kCheck: check_only = true; break;
       case kGenkey: genkey = optarg; break;
-      case kHelp: std::fputs(kUsage, stdout); return 0;
+      case kHelp: std::fputs(kUsage.c_str(), stdout); return 0;
       case kVersion: std::printf("netleashd %s\n", NETLEASH_VERSION); return 0;
       default: return usage_error("unknown option or missing argument");
     }
@@ -95,8 +109,7 @@ int main(int argc, char** argv) {
   if (optind < argc) return usage_error("unexpected argument");
   if (genkey != nullptr) return netleash::proxyd::tunnel_genkey(genkey);
   if (options.policy_dir.empty()) return usage_error("--policy-dir is required");
-  if (check) return check_policies(options.policy_dir);
-  if (options.socket_path.empty()) return usage_error("--socket is required");
+  if (check_only) return check(options);
   raise_fd_limit();
   return netleash::proxyd::run_service(options);
 }

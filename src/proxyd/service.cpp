@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "control.h"
 #include "identity_record.h"
@@ -44,8 +45,21 @@ void close_all(Daemon& d) {
   tunnel_links_stop(d);
   if (d.signals != nullptr) signals_close(d.signals);
   d.signals = nullptr;
-  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&d.expiry)))
-    uv_close(reinterpret_cast<uv_handle_t*>(&d.expiry), nullptr);
+  // start() initialises the timer first; before that there is nothing to close.
+  auto* expiry = reinterpret_cast<uv_handle_t*>(&d.expiry);
+  if (expiry->loop != nullptr && !uv_is_closing(expiry)) uv_close(expiry, nullptr);
+}
+
+// Loads DIR, printing every warning and error line to stderr (where an
+// operator running the daemon, or journald, sees them).
+std::optional<policy::PolicySet> load_policies(const std::string& dir,
+                                               std::vector<std::string>* errors) {
+  std::vector<std::string> warnings;
+  auto loaded = policy::PolicySet::load_dir(dir, errors, &warnings);
+  for (const auto& line : warnings) std::fprintf(stderr, "%s\n", line.c_str());
+  if (!loaded)
+    for (const auto& line : *errors) std::fprintf(stderr, "%s\n", line.c_str());
+  return loaded;
 }
 
 bool start(Daemon& d, const Options& options, std::string* error) {
@@ -90,11 +104,10 @@ bool reload_policies(Daemon& d, std::vector<std::string>* errors_out) {
   // The operator may have changed owners or modes above trusted libraries.
   d.trust.forget();
   std::vector<std::string> errors;
-  auto loaded = policy::PolicySet::load_dir(d.policy_dir, &errors);
+  auto loaded = load_policies(d.policy_dir, &errors);
   d.stats.reloaded(loaded.has_value(), now_unix_ms());
   if (errors_out != nullptr) *errors_out = errors;
   if (!loaded) {
-    for (const auto& line : errors) std::fprintf(stderr, "%s\n", line.c_str());
     log_message("policies in %s are invalid; keeping the %zu loaded before",
                 d.policy_dir.c_str(), d.policies->apps().size());
     return false;
@@ -109,6 +122,11 @@ bool reload_policies(Daemon& d, std::vector<std::string>* errors_out) {
 
 bool reload_policies_announced(Daemon& d, std::vector<std::string>* errors) {
   systemd::notify_reloading();
+  // logrotate renames the log and then asks for a reload (postrotate).
+  std::string audit_error;
+  if (d.audit != nullptr && !d.audit->reopen(&audit_error))
+    log_message("cannot reopen the audit log, still writing to the old file: %s",
+                audit_error.c_str());
   const bool reloaded = reload_policies(d, errors);
   const std::string count = std::to_string(d.policies->apps().size());
   systemd::notify_ready(reloaded ? count + " policies loaded"
@@ -123,12 +141,19 @@ void stop_service(Daemon& d) {
 }
 
 int run_service(const Options& options) {
+  // A start-up error is its message and exit status 1, nothing else (an
+  // abort would be a crash loop under Restart=on-failure). The configuration
+  // and the policies are read before the loop owns anything; what start()
+  // opened before it failed is closed again by close_all().
   Config config;
   std::string error;
   if (!options.config_file.empty() && !load_config(options.config_file, &config, &error)) {
     std::fprintf(stderr, "netleashd: %s\n", error.c_str());
     return 1;
   }
+  std::vector<std::string> policy_errors;
+  auto policies = load_policies(options.policy_dir, &policy_errors);
+  if (!policies) return 1;
   uv_loop_t loop;
   uv_loop_init(&loop);
   int status = 0;
@@ -137,14 +162,17 @@ int run_service(const Options& options) {
     d.socket_path = options.socket_path;
     d.policy_dir = options.policy_dir;
     d.started_loop_ms = uv_now(&loop);
+    d.policies = std::make_shared<const policy::PolicySet>(std::move(*policies));
+    d.stats.reloaded(true, now_unix_ms());
     d.audit = Audit::open(&loop, options.audit_log, &error);
     if (d.audit != nullptr) d.audit->observe(&d.stats);
-    if (d.audit == nullptr || !reload_policies(d) || !start(d, options, &error)) {
-      if (!error.empty()) std::fprintf(stderr, "netleashd: %s\n", error.c_str());
+    if (d.audit == nullptr || !start(d, options, &error)) {
+      std::fprintf(stderr, "netleashd: %s\n", error.c_str());
       d.stopping = true;
       close_all(d);
       status = 1;
     } else {
+      log_message("loaded %zu policies from %s", d.policies->apps().size(), d.policy_dir.c_str());
       log_message("listening on %s and %s.dgram", options.socket_path.c_str(),
                   options.socket_path.c_str());
       systemd::notify_ready(std::to_string(d.policies->apps().size()) + " policies loaded");

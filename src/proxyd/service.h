@@ -5,11 +5,12 @@
 #include <vector>
 
 #include "daemon.h"
+#include "daemon_socket.h"
 
 namespace netleash::proxyd {
 
 struct Options {
-  std::string socket_path;
+  std::string socket_path = kDefaultDaemonSocket;
   std::string policy_dir;
   std::string audit_log = "-";
   std::string config_file;
@@ -23,8 +24,9 @@ int run_service(const Options& options);
 // FILE:LINE:COL error lines also go to *errors when given (control socket).
 bool reload_policies(Daemon& daemon, std::vector<std::string>* errors = nullptr);
 
-// reload_policies as asked by an operator (SIGHUP, netleashctl reload):
-// systemd hears RELOADING=1 then READY=1 with the outcome.
+// reload_policies as asked by an operator (SIGHUP, netleashctl reload), which
+// also reopens the audit log file (log rotation): systemd hears RELOADING=1
+// then READY=1 with the outcome.
 bool reload_policies_announced(Daemon& daemon, std::vector<std::string>* errors = nullptr);
 
 // Closes the listeners (removing their socket files), every pending and live

@@ -1,10 +1,12 @@
 #include "tunnel_config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <set>
 
 #include "keyfile.h"
 #include "policy/json_positions.h"
+#include "policy/unknown_key.h"
 
 namespace netleash::proxyd {
 namespace {
@@ -32,12 +34,12 @@ const Node& expect(const Node& value, Kind kind, const std::string& what) {
 
 // The members of an object, refusing unknown and repeated keys at the key.
 std::vector<const Node*> members(const Node& object, const std::string& what,
-                                 const std::set<std::string>& allowed) {
+                                 const std::vector<std::string_view>& allowed) {
   std::set<std::string> seen;
   std::vector<const Node*> out;
   for (const Node& member : object.children) {
-    if (!allowed.empty() && !allowed.count(member.key))
-      throw TunnelConfigError{member.key_offset, "unknown key \"" + member.key + "\" in " + what};
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), member.key) == allowed.end())
+      throw TunnelConfigError{member.key_offset, policy::unknown_key_message(member.key, allowed, what)};
     if (!seen.insert(member.key).second)
       throw TunnelConfigError{member.key_offset, "\"" + member.key + "\" appears twice in " + what};
     out.push_back(&member);

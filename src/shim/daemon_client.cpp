@@ -10,13 +10,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon_socket.h"
 #include "internal.h"
 #include "real.h"
 
 namespace netleash::shim {
 namespace {
 
-constexpr char kDefaultSocket[] = "/run/netleash/netleashd.sock";
 constexpr char kDatagramSuffix[] = ".dgram";
 // How long a full listen backlog may keep us waiting before we call the
 // daemon unreachable.
@@ -29,7 +29,7 @@ bool daemon_address(bool datagram, sockaddr_un* out, socklen_t* len) {
   // A secure-execution process (setuid, setgid, capabilities) must not let
   // its caller's environment pick the daemon.
   if (getauxval(AT_SECURE) == 0) path = getenv("NETLEASH_SOCKET");
-  if (path == nullptr || path[0] == '\0') path = kDefaultSocket;
+  if (path == nullptr || path[0] == '\0') path = kDefaultDaemonSocket;
   size_t n = strlen(path);
   size_t suffix = datagram ? sizeof kDatagramSuffix - 1 : 0;
   memset(out, 0, sizeof *out);

@@ -14,9 +14,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
-from netleash_harness import Netleash, free_port, wait_for  # noqa: E402
+from netleash_harness import Netleash, free_port, wait_for, world_readable_copy  # noqa: E402
 
 CTL = os.path.abspath(os.environ["NETLEASHCTL"])
 PAYLOAD_OPEN, PAYLOAD_CLOSED = 1000, 3000
@@ -59,8 +60,8 @@ def fail(message, *results):
     sys.exit(1)
 
 
-def ctl(nl, *args, prefix=()):
-    return subprocess.run([*prefix, CTL, "--socket", nl.socket_path, *args],
+def ctl(nl, *args, prefix=(), program=CTL):
+    return subprocess.run([*prefix, program, "--socket", nl.socket_path, *args],
                           capture_output=True, text=True, timeout=30)
 
 
@@ -146,15 +147,15 @@ def check_reload_and_check(nl):
         fail("check of a valid directory", r)
 
 
-def check_non_root_refused(nl):
+def check_non_root_refused(nl, copy):
     nobody = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
-    r = ctl(nl, "status", prefix=nobody)
+    r = ctl(nl, "status", prefix=nobody, program=copy)
     if r.returncode != 1 or "cannot connect to" not in r.stderr:
         fail("non-root caller must be refused by the socket's mode", r)
     # Even with the file opened up, SO_PEERCRED keeps it root-only.
     os.chmod(nl.dir, 0o755)
     os.chmod(nl.socket_path + ".ctl", 0o666)
-    r = ctl(nl, "status", prefix=nobody)
+    r = ctl(nl, "status", prefix=nobody, program=copy)
     if r.returncode != 1 or "root-only" not in r.stderr:
         fail("non-root caller must be refused by SO_PEERCRED", r)
 
@@ -168,7 +169,9 @@ def main():
             fail("control socket mode is not 0600")
         check_workload(nl, nl.start_tcp_echo_server())
         check_reload_and_check(nl)
-        check_non_root_refused(nl)
+        # nobody runs a copy outside nl.dir, which stays private until the check opens it.
+        with tempfile.TemporaryDirectory(prefix="netleashctl-for-nobody-") as bin_dir:
+            check_non_root_refused(nl, world_readable_copy(CTL, bin_dir))
         nl.stop_daemon()
         if os.path.exists(nl.socket_path + ".ctl"):
             fail("the control socket outlived the daemon")

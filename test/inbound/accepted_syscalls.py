@@ -15,6 +15,7 @@ import sys
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
 from netleash_harness import Netleash, free_port, wait_for  # noqa: E402
+from netleash_skip import skip  # noqa: E402
 
 ITERATIONS = 1000
 DATA_CALLS = re.compile(r"^(?:\d+\s+)?(read|write|sendto|recvfrom|sendmsg|recvmsg|readv|writev)\((\d+),")
@@ -22,8 +23,7 @@ DATA_CALLS = re.compile(r"^(?:\d+\s+)?(read|write|sendto|recvfrom|sendmsg|recvms
 
 def main():
     if shutil.which("strace") is None:
-        print("strace not installed: skipped")
-        sys.exit(77)
+        skip("strace not installed")
     vport = free_port()
     with Netleash(policies={"echo": {"inbound": [{"listen": vport, "expose": "127.0.0.1:0"}]}}) as nl:
         exe = nl.patch(sys.argv[1], "echo")

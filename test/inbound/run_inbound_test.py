@@ -95,7 +95,13 @@ class Clients:
 def main():
     name, program = sys.argv[1], sys.argv[2]
     app = f"inbound-{name}"
-    vport = free_port()
+    # The virtual port stays bound (not listening) here for the whole test:
+    # a port that was merely free could be the very one the daemon then draws
+    # for "expose 127.0.0.1:0", and the "nothing listens on the virtual port"
+    # probe below would reach the daemon's real listener.
+    virtual_port_holder = socket.socket()
+    virtual_port_holder.bind(("127.0.0.1", 0))
+    vport = virtual_port_holder.getsockname()[1]
     vport6 = free_port(socket.AF_INET6)
     policy = {"inbound": [
         {"listen": vport, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]},

@@ -47,6 +47,19 @@ def wait_for(condition, timeout=10.0, what="condition"):
         delay = min(delay * 2, 0.1)
 
 
+def world_readable_copy(path, directory):
+    """A copy of the built program or library `path` in `directory` (made
+    mode 0755) that a process of another user (nobody) can run or load. The
+    build directory is out of its reach when the checkout lives under /root
+    (mode 0700), and a test must not depend on where the checkout lives."""
+    os.makedirs(directory, exist_ok=True)
+    os.chmod(directory, 0o755)
+    copy = os.path.join(directory, os.path.basename(path))
+    shutil.copy2(path, copy)
+    os.chmod(copy, 0o755)
+    return copy
+
+
 def free_port(family=socket.AF_INET, kind=socket.SOCK_STREAM):
     """A loopback port nothing listens on right now (connecting to it is refused)."""
     host = "127.0.0.1" if family == socket.AF_INET else "::1"

@@ -21,8 +21,10 @@ import time
 NETLEASHD = sys.argv[1]
 sys.path.insert(0, sys.argv[2])
 import netleash_wire as wire  # noqa: E402
+sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib")))
+from netleash_harness import world_readable_copy  # noqa: E402
+from netleash_skip import skip  # noqa: E402
 
-SKIP = 77
 NOBODY = 65534
 # The capabilities netleashd.service grants for identity (CAP_NET_BIND_SERVICE
 # is for inbound ports and plays no part here).
@@ -56,7 +58,9 @@ class Manager:
         self.notify.settimeout(20)
         self.audit_path = os.path.join(tmp, "audit.log")
         self.stderr_path = os.path.join(tmp, "stderr.log")
-        argv = list(run_as) + [NETLEASHD, "--socket", self.path,
+        # Another user runs a copy: the build directory may be out of its reach.
+        netleashd = world_readable_copy(NETLEASHD, os.path.join(tmp, "bin")) if run_as else NETLEASHD
+        argv = list(run_as) + [netleashd, "--socket", self.path,
                                "--policy-dir", os.path.join(tmp, "apps.d"),
                                "--audit-log", self.audit_path]
         fds = [self.listeners[kind].fileno() for kind in passed]
@@ -143,8 +147,7 @@ def socket_unit_mismatch(tmp):
 def identity_capabilities(tmp):
     """Daemon as nobody, client as root: /proc/PID/exe needs the unit's capabilities."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        print("identity_capabilities: needs root and setpriv, skipped")
-        return
+        skip("identity_capabilities needs root and setpriv")
     for caps, expected in ((IDENTITY_CAPS, "executable carries no identity record"),
                            ("-all", "Permission denied")):
         run_as = ["/usr/bin/setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
@@ -162,9 +165,8 @@ def identity_capabilities(tmp):
 
 def main():
     if not linked_with_libsystemd():
-        print("netleashd is not built with socket activation (src/proxyd/systemd_glue.cc "
-              "not wired in yet): skipped")
-        return SKIP
+        skip("netleashd is not built with socket activation (src/proxyd/systemd_glue.cc "
+             "not wired in yet)")
     for case in (activation_and_notifications, socket_unit_mismatch, identity_capabilities):
         tmp = new_tmp()
         try:

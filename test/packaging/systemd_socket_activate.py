@@ -26,13 +26,13 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.environ["NETLEASH_TEST_LIB"])
-from netleash_harness import wait_for  # noqa: E402
+from netleash_harness import wait_for, world_readable_copy  # noqa: E402
+from netleash_skip import skip  # noqa: E402
 
 NETLEASHD = os.environ["NETLEASHD"]
 PATCH = os.environ["NETLEASH_PATCH"]
 SHIM = os.environ["NETLEASH_SHIM"]
 CTL = os.environ["NETLEASHCTL"]
-SKIP = 77
 NOBODY = 65534
 IDENTITY_CAPS = "+sys_ptrace,+dac_read_search"  # netleashd.service's, for /proc/PID/exe
 
@@ -65,11 +65,9 @@ def fail(message, *details):
 def main():
     for tool in ("systemd-socket-activate", "setpriv", "curl"):
         if shutil.which(tool) is None:
-            print(f"{tool} not found: skipped")
-            return SKIP
+            skip(f"{tool} not found")
     if os.geteuid() != 0:
-        print("needs root (the sockets are root's, the daemon drops to nobody): skipped")
-        return SKIP
+        skip("needs root (the sockets are root's, the daemon drops to nobody)")
     tmp = tempfile.mkdtemp(prefix="netleash-sd-activate-")
     os.chmod(tmp, 0o755)
     allowed, denied = serve(), serve()
@@ -93,7 +91,9 @@ def main():
              "systemd-socket-activate", "--seqpacket", "-l", sock + ".dgram",
              "setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY, "--clear-groups",
              "--inh-caps=" + IDENTITY_CAPS, "--ambient-caps=" + IDENTITY_CAPS,
-             NETLEASHD, "--socket", sock, "--policy-dir", apps, "--audit-log", audit],
+             # nobody runs a copy: the build directory may be out of its reach.
+             world_readable_copy(NETLEASHD, os.path.join(tmp, "bin")),
+             "--socket", sock, "--policy-dir", apps, "--audit-log", audit],
             stderr=subprocess.PIPE, text=True)
         wait_for(lambda: all(os.path.exists(sock + s) for s in ("", ".ctl")), what="the sockets")
         # SocketMode= of the two units (the tool has no such option); the

@@ -16,6 +16,7 @@ import threading
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
 from netleash_harness import Netleash  # noqa: E402
+from netleash_skip import skip  # noqa: E402
 
 RUN = os.environ["NETLEASH_RUN"]
 RAW_CONNECT = sys.argv[1]
@@ -56,8 +57,7 @@ def main():
     # Creating a network namespace needs root or unprivileged user namespaces.
     probe = subprocess.run([RUN, "--", "true"], capture_output=True, text=True, timeout=30)
     if probe.returncode == 125:
-        print(f"SKIP: netleash-run cannot create namespaces here: {probe.stderr.strip()}")
-        sys.exit(77)
+        skip(f"netleash-run cannot create namespaces here: {probe.stderr.strip()}")
 
     with Netleash(start=False) as nl, http_server(os.path.join(nl.dir, "web")) as web_port:
         echo = nl.start_tcp_echo_server(socket.AF_INET)

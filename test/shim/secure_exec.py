@@ -13,18 +13,20 @@ import stat
 import sys
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
-from netleash_harness import Netleash, wait_for  # noqa: E402
+from netleash_harness import Netleash, wait_for, world_readable_copy  # noqa: E402
+from netleash_skip import skip  # noqa: E402
 
 
 def main():
     if os.geteuid() != 0:
-        print("SKIP: needs root (to make a setuid-root program and run it as nobody)")
-        sys.exit(77)
+        skip("needs root (to make a setuid-root program and run it as nobody)")
     nobody = pwd.getpwnam("nobody")
     with Netleash(start=False) as nl:
         echo = nl.start_tcp_echo_server(socket.AF_INET)
         nl.write_policy("shim-secure", {"outbound": [{"cidr": "127.0.0.1", "ports": [echo.port]}]})
         nl.start_daemon()
+        # nobody loads the shim from beside the program, not from the build directory.
+        nl.shim = world_readable_copy(nl.shim, nl.bin_dir)
         exe = nl.patch(os.path.abspath(sys.argv[1]), "shim-secure")
         for path in (nl.dir, nl.bin_dir, exe, nl.socket_path, nl.socket_path + ".dgram"):
             os.chmod(path, os.stat(path).st_mode | 0o755)

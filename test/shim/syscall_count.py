@@ -14,6 +14,7 @@ import sys
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
 from netleash_harness import Netleash  # noqa: E402
+from netleash_skip import skip  # noqa: E402
 
 ITERATIONS = 1000
 DATA_CALLS = re.compile(r"^(?:\d+\s+)?(read|write|sendto|recvfrom|sendmsg|recvmsg|readv|writev)\((\d+),")
@@ -37,8 +38,7 @@ def count(nl, cmd, env):
 
 def main():
     if shutil.which("strace") is None:
-        print("SKIP: strace is not installed")
-        sys.exit(77)
+        skip("strace is not installed")
     program = os.path.abspath(sys.argv[1])
     with Netleash(start=False) as nl:
         echo = nl.start_tcp_echo_server(socket.AF_INET)

@@ -12,7 +12,7 @@ usage: run_tunnel_link_test.py SCENARIO
   restart      restarting either daemon lets new connections recover
   key_file     --genkey mode 0600, no overwrite; a key others can read stops the daemon
   interop      python3-dissononce drives netleashd's tunnel listener
-Skips (77) when network namespaces cannot be created.
+Skips (77) when network namespaces cannot be created (fails instead under CI=true).
 """
 import errno
 import os

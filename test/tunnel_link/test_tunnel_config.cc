@@ -1,6 +1,5 @@
 // The tunnel keys of the daemon configuration: accepted forms and precise
 // FILE:LINE:COL errors.
-#define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include "config.h"

@@ -109,11 +109,14 @@ class PolicySet {
  public:
   PolicySet() = default;
 
-  // Loads every DIR/*.json (not recursive; names starting with '.' are
-  // skipped, as editors leave such files behind). All-or-nothing: on any error
+  // Loads every DIR/*.json (not recursive). All-or-nothing: on any error
   // returns nullopt with every error of every file in *errors, sorted by file.
-  // An empty directory is a valid, deny-everything set.
-  static std::optional<PolicySet> load_dir(const std::string& dir, std::vector<std::string>* errors);
+  // An empty directory is a valid, deny-everything set. Any other file gets a
+  // "FILE: warning: not loaded" line in *warnings (a policy saved as
+  // app.JSON or app.json.txt must not vanish silently), except hidden files
+  // and `~` backups, which editors leave behind.
+  static std::optional<PolicySet> load_dir(const std::string& dir, std::vector<std::string>* errors,
+                                           std::vector<std::string>* warnings = nullptr);
 
   // Builds a set from parsed policies; fails (errors as above) when two share an app id.
   static std::optional<PolicySet> from_policies(std::vector<AppPolicy> policies,

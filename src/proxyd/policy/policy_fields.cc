@@ -1,53 +1,18 @@
 #include "policy/policy_fields.h"
 
 #include <algorithm>
-#include <numeric>
+
+#include "policy/unknown_key.h"
 
 namespace netleash::policy::detail {
-namespace {
-
-// Edit distance, for suggesting "protocol" when someone wrote "protcol".
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  std::iota(row.begin(), row.end(), std::size_t{0});
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
-    }
-  }
-  return row[b.size()];
-}
-
-std::string unknown_key_message(std::string_view key, std::initializer_list<std::string_view> allowed,
-                                std::string_view context) {
-  std::string message = "unknown key " + quoted(key) + " in " + std::string(context);
-  constexpr std::size_t kMaxTypo = 2;
-  // Comparing against keys of a few characters is pointless for long garbage.
-  if (key.size() <= 32) {
-    for (std::string_view candidate : allowed) {
-      const bool abbreviation = key.size() >= 3 && candidate.substr(0, key.size()) == key;
-      if (abbreviation || edit_distance(key, candidate) <= kMaxTypo) {
-        return message + " (did you mean " + quoted(candidate) + "?)";
-      }
-    }
-  }
-  message += " (allowed:";
-  for (std::string_view candidate : allowed) message += " " + std::string(candidate);
-  return message + ")";
-}
-
-}  // namespace
 
 Fields::Fields(const json::Node& object, std::initializer_list<std::string_view> allowed,
                std::string_view context, Diagnostics& diagnostics) {
   for (const json::Node& member : object.children) {
     const auto known = std::find(allowed.begin(), allowed.end(), member.key);
     if (known == allowed.end()) {
-      diagnostics.error(member.key_offset, unknown_key_message(member.key, allowed, context));
+      diagnostics.error(member.key_offset,
+                        unknown_key_message(member.key, std::vector<std::string_view>(allowed), context));
       continue;
     }
     if (const json::Node* first = get(*known)) {

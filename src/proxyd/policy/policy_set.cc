@@ -14,9 +14,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool is_policy_file_name(const fs::path& path) {
+// Hidden files and `~` backups are what editors leave beside the file they
+// edit; nobody meant them as policies.
+bool is_editor_leftover(const fs::path& path) {
   const std::string name = path.filename().string();
-  return path.extension() == ".json" && !name.empty() && name.front() != '.';
+  return name.empty() || name.front() == '.' || name.back() == '~';
 }
 
 // Reads a file, but never more than one byte past the size parse_policy
@@ -40,18 +42,22 @@ std::optional<std::string> read_file(const fs::path& path, std::vector<std::stri
 
 }  // namespace
 
-std::optional<PolicySet> PolicySet::load_dir(const std::string& dir, std::vector<std::string>* errors) {
+std::optional<PolicySet> PolicySet::load_dir(const std::string& dir, std::vector<std::string>* errors,
+                                             std::vector<std::string>* warnings) {
   std::vector<std::string> local_errors;
   std::vector<fs::path> files;
+  std::vector<fs::path> ignored;
   std::error_code error;
   for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-    if (!is_policy_file_name(it->path())) continue;
+    if (is_editor_leftover(it->path())) continue;
     // Symlinks are followed (policy directories often link into packages); a
     // dangling one is an error, not a silently missing policy. Directories and
     // special files (a FIFO would block the read) are not policies.
     std::error_code status_error;
     const fs::file_type type = it->status(status_error).type();
-    if (type == fs::file_type::regular) {
+    if (it->path().extension() != ".json") {
+      if (type == fs::file_type::regular) ignored.push_back(it->path());
+    } else if (type == fs::file_type::regular) {
       files.push_back(it->path());
     } else if (type == fs::file_type::not_found) {
       local_errors.push_back(it->path().string() + ": cannot read: dangling symbolic link");
@@ -61,6 +67,10 @@ std::optional<PolicySet> PolicySet::load_dir(const std::string& dir, std::vector
     local_errors.push_back(dir + ": cannot read directory: " + error.message());
   }
   std::sort(files.begin(), files.end());
+  std::sort(ignored.begin(), ignored.end());
+  if (warnings != nullptr)
+    for (const fs::path& file : ignored)
+      warnings->push_back(file.string() + ": warning: not loaded: policy files must end in .json");
 
   std::vector<AppPolicy> policies;
   for (const fs::path& file : files) {

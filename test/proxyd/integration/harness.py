@@ -63,13 +63,16 @@ class Daemon:
         if self.config:
             args += ["--config", self.config]
         self.stderr = open(self.stderr_path, "a")
+        # A restarted daemon appends to the same file: only what this start
+        # writes counts as its "listening on".
+        started_at = self.stderr.tell()
         limit = None
         if fd_limit is not None:
             import resource
             limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
         self.proc = subprocess.Popen(args, stderr=self.stderr, preexec_fn=limit)
         if expect_ready:
-            wait_for(lambda: "listening on" in self.log() or self.proc.poll() is not None,
+            wait_for(lambda: "listening on" in self.log()[started_at:] or self.proc.poll() is not None,
                      what="daemon start")
             assert self.proc.poll() is None, self.log()
         return self

@@ -101,6 +101,11 @@ TEST_CASE("unknown and duplicate keys point at the key", "[errors]") {
         Errors{"p.json:2:2: duplicate key \"app\" (first at p.json:1:2)"});
   CHECK(parse_errors(R"({"app": "a", "outbound": [{"cidr": "10.0.0.0/8", "prot": "udp"}]})") ==
         Errors{"p.json:1:50: unknown key \"prot\" in outbound rule (did you mean \"protocol\"?)"});
+  // The closest key wins, not the first one within reach ("host" is two edits from "port").
+  CHECK(parse_errors(R"({"app": "a", "outbound": [{"host": "a.example", "port": [443]}]})") ==
+        Errors{"p.json:1:49: unknown key \"port\" in outbound rule (did you mean \"ports\"?)"});
+  CHECK(parse_errors(R"({"app": "a", "out": []})") ==
+        Errors{"p.json:1:14: unknown key \"out\" in policy (did you mean \"outbound\"?)"});
   CHECK(parse_errors(R"({"app": "a", "outbound": [{"cidr": "10.0.0.0/8", "ports": [1], "ports": [2]}]})") ==
         Errors{"p.json:1:64: duplicate key \"ports\" (first at p.json:1:50)"});
   CHECK(parse_errors(R"({"app": "a", "inbound": [{"listen": 1, "expose": "1.2.3.4:5", "to": 1}]})") ==

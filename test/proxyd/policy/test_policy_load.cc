@@ -16,9 +16,15 @@ TEST_CASE("load_dir loads every *.json and finds apps", "[load]") {
   dir.write("notes.txt", "not a policy");
   dir.write(".swap.json", "{ half written");
   std::filesystem::create_directory(std::filesystem::path(dir.path()) / "sub.json");
+  dir.write("c.JSON", R"({"app": "gamma"})");
+  dir.write("b.json~", "an editor's backup");
   Errors errors;
-  const auto set = PolicySet::load_dir(dir.path(), &errors);
+  Errors warnings;
+  const auto set = PolicySet::load_dir(dir.path(), &errors, &warnings);
   CHECK(errors.empty());
+  // A policy saved under another name is not loaded, and says so.
+  CHECK(warnings == Errors{dir.path() + "/c.JSON: warning: not loaded: policy files must end in .json",
+                           dir.path() + "/notes.txt: warning: not loaded: policy files must end in .json"});
   REQUIRE(set);
   CHECK(set->apps().size() == 2);
   const AppPolicy* beta = set->find("beta");

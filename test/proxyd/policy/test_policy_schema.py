@@ -7,14 +7,17 @@ the schema too, so editors using the schema flag what `netleashd --check`
 flags. Exit 77 (meson: skipped) without python3-jsonschema.
 """
 import json
+import os
 import pathlib
 import sys
+
+sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../lib")))
+from netleash_skip import skip  # noqa: E402
 
 try:
     import jsonschema
 except ImportError:
-    print("python3-jsonschema not installed; skipping")
-    sys.exit(77)
+    skip("python3-jsonschema not installed")
 
 config = pathlib.Path(sys.argv[1])
 schema = json.loads((config / "netleash.schema.json").read_text())

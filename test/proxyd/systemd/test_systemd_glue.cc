@@ -4,7 +4,6 @@
 // sd_listen_fds insists on fds starting at 3, which the test runner may be
 // using; each activation case therefore runs in a forked child that arranges
 // its own fds and reports one line back through a pipe.
-#define CATCH_CONFIG_MAIN
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -81,3 +81,16 @@ TEST_CASE("trusted_owners takes uids and user names") {
   CHECK_FALSE(parse_config("c.json", R"({"trusted_owners": 0})", &config, &error));
   CHECK(error == "c.json: \"trusted_owners\" must be an array of uids or user names");
 }
+
+TEST_CASE("a mistyped configuration key gets the closest key, as in a policy") {
+  Config config;
+  std::string error;
+  CHECK_FALSE(parse_config("c.json", R"({"max_conections": 1})", &config, &error));
+  CHECK(error == "c.json: unknown key \"max_conections\" in the configuration "
+                 "(did you mean \"max_connections\"?)");
+  CHECK_FALSE(parse_config("c.json", R"({"resolver": {"timeout": 1}})", &config, &error));
+  CHECK(error == "c.json: unknown key \"timeout\" in \"resolver\" (did you mean \"timeout_ms\"?)");
+  CHECK_FALSE(parse_config("c.json", R"({"key": "/k", "peers": {"b": {"adress": "10.0.0.2:7443"}}})",
+                           &config, &error));
+  CHECK(error == "c.json:1:31: unknown key \"adress\" in peer \"b\" (did you mean \"address\"?)");
+}

@@ -1,3 +1,5 @@
+// Catch2's main() and implementation, compiled once for every Catch2 test
+// program (catch2_main_dep in test/meson.build).
 #define CATCH_CONFIG_RUNNER
 #include <csignal>
 
