@@ -33,6 +33,15 @@ def _tool(name):
     return os.path.abspath(path)
 
 
+def expect(cond, message, result=None):
+    """Fails the test (exit 1) with MESSAGE, and RESULT's exit status and output when given."""
+    if not cond:
+        if result is not None:
+            message += f"\nexit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+        print(f"FAIL: {message}", file=sys.stderr)
+        sys.exit(1)
+
+
 def wait_for(condition, timeout=10.0, what="condition"):
     """Polls condition() until it returns something truthy, or raises after timeout seconds."""
     deadline = time.monotonic() + timeout

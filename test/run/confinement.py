@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
-from netleash_harness import Netleash, wait_for  # noqa: E402
+from netleash_harness import Netleash, expect, wait_for  # noqa: E402
 
 RUN = os.environ["NETLEASH_RUN"]
 FOREIGN_ABI = sys.argv[1]
@@ -45,14 +45,6 @@ EXPECTED_INSIDE = {
 SUCCEED_OUTSIDE_AS_ROOT = ["setns host netns", "connect host loopback",
                            "unshare net", "clone new user", "mount", "fsopen", "ptrace other",
                            "read other environ"]
-
-
-def expect(cond, message, result=None):
-    if not cond:
-        if result is not None:
-            message += f"\nexit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        print(f"FAIL: {message}", file=sys.stderr)
-        sys.exit(1)
 
 
 def run_attempts(nl, prefix, netns_fd, port, other_pid):

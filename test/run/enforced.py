@@ -15,7 +15,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
-from netleash_harness import Netleash  # noqa: E402
+from netleash_harness import Netleash, expect  # noqa: E402
 from netleash_skip import skip  # noqa: E402
 
 RUN = os.environ["NETLEASH_RUN"]
@@ -28,14 +28,6 @@ try:
 except OSError as e:
     print(type(e).__name__)
 """
-
-
-def expect(cond, message, result=None):
-    if not cond:
-        if result is not None:
-            message += f"\nexit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        print(f"FAIL: {message}", file=sys.stderr)
-        sys.exit(1)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
-from netleash_harness import Netleash  # noqa: E402
+from netleash_harness import Netleash, expect  # noqa: E402
 
 RUN = os.environ["NETLEASH_RUN"]
 USE_FD = """
@@ -26,14 +26,6 @@ for fd in fds:
     s.sendall(b"through-%d" % fd)
     print(f"{fd}:" + s.recv(64).decode())
 """
-
-
-def expect(cond, message, result=None):
-    if not cond:
-        if result is not None:
-            message += f"\nexit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-        print(f"FAIL: {message}", file=sys.stderr)
-        sys.exit(1)
 
 
 def run_with_fds(nl, options, fds):

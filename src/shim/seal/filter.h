@@ -58,22 +58,20 @@ class Builder {
   constexpr void load(uint32_t offset) { emit(BPF_LD | BPF_W | BPF_ABS, 0, 0, offset); }
   constexpr void ret(uint32_t action) { emit(BPF_RET | BPF_K, 0, 0, action); }
   template <typename Body>
-  constexpr void when(uint32_t value, Body body) {
-    unsigned short at = program_.length;
-    emit(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, value);
-    body(*this);
-    program_.code[at].jf = static_cast<uint8_t>(program_.length - at - 1);
-  }
+  constexpr void when(uint32_t value, Body body) { unless_jump(BPF_JEQ, value, body); }
   template <typename Body>
-  constexpr void when_at_least(uint32_t value, Body body) {
-    unsigned short at = program_.length;
-    emit(BPF_JMP | BPF_JGE | BPF_K, 0, 0, value);
-    body(*this);
-    program_.code[at].jf = static_cast<uint8_t>(program_.length - at - 1);
-  }
+  constexpr void when_at_least(uint32_t value, Body body) { unless_jump(BPF_JGE, value, body); }
   constexpr Program done() const { return program_; }
 
  private:
+  // Runs `body` when the comparison holds; otherwise jumps over it.
+  template <typename Body>
+  constexpr void unless_jump(uint16_t comparison, uint32_t value, Body body) {
+    unsigned short at = program_.length;
+    emit(BPF_JMP | comparison | BPF_K, 0, 0, value);
+    body(*this);
+    program_.code[at].jf = static_cast<uint8_t>(program_.length - at - 1);
+  }
   constexpr void emit(uint16_t code, uint8_t jt, uint8_t jf, uint32_t k) {
     program_.code[program_.length++] = sock_filter{code, jt, jf, k};
   }
