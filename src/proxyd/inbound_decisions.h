@@ -12,9 +12,10 @@
 namespace netleash::proxyd {
 
 // May `who` listen on (or, for UDP, bind) the virtual address `bound`? On
-// allow, *rule is the matching inbound rule of the current policy.
+// allow, *rule is (a copy of) the matching inbound rule of the current
+// policy; in learn mode without one, a rule exposing `bound` itself.
 policy::Decision decide_listen(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
-                               policy::Protocol protocol, const policy::InboundRule** rule);
+                               policy::Protocol protocol, policy::InboundRule* rule);
 
 // May `peer` reach the app's listener on `bound`?
 policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Address& bound,

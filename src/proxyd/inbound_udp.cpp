@@ -209,7 +209,7 @@ int bind_real(InboundUdp* u, const policy::Endpoint& expose) {
 }  // namespace
 
 void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request) {
-  const policy::InboundRule* rule = nullptr;
+  policy::InboundRule rule;
   policy::Decision decision;
   if (request.addr.family == AF_INET || request.addr.family == AF_INET6)
     decision = decide_listen(*d, who, request.addr, policy::Protocol::kUdp, &rule);
@@ -231,13 +231,13 @@ void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
   auto* u = new InboundUdp(d, fd, std::move(who), request.addr);
   d->track(u);
   uv_poll_init_socket(d->loop, &u->app_poll, fd);
-  const int status = bind_real(u, rule->expose);
+  const int status = bind_real(u, rule.expose);
   u->app_poll.data = u->udp.data = u;
   u->open_handles = 2;
   if (status != 0) {
     decision.allow = false;
-    decision.reason = "cannot bind " + rule->expose.to_string() + ": " + uv_strerror(status);
-    audit_inbound(*d, u->who, "listen", u->bound, address_of(rule->expose), wire::Address{}, decision);
+    decision.reason = "cannot bind " + rule.expose.to_string() + ": " + uv_strerror(status);
+    audit_inbound(*d, u->who, "listen", u->bound, address_of(rule.expose), wire::Address{}, decision);
     send_result(fd, -status);
     return close_server(u);
   }
