@@ -1,6 +1,8 @@
 #include "explain.h"
 
 #include "daemon.h"
+#include "dns/answer.h"
+#include "inbound_decisions.h"
 #include "policy/policy_explain.h"
 
 namespace netleash::proxyd {
@@ -42,7 +44,12 @@ json explain_answer(Daemon& d, const json& request) {
   answer["mode"] = app->learn ? "learn" : "enforce";
   const uint64_t now = uv_now(d.loop) / 1000;
   policy::Explanation explanation;
-  if (target->endpoint) {
+  PeerIdentity who;
+  who.app = app_id;
+  if (target->endpoint && dns::daemon_answers(d, who, address_of(*target->endpoint))) {
+    // As for the app's own queries: nothing reaches that server, so no rule is needed.
+    explanation.decision = dns::answered_here();
+  } else if (target->endpoint) {
     const std::vector<std::string> names = d.resolutions.names(app_id, target->endpoint->address, now);
     explanation = policy::explain_address(*app, *target->endpoint, target->protocol, names);
     answer["resolved_from"] = names;

@@ -101,6 +101,9 @@ def main():
                      "resolved for this app by netleashd")
         explain(nl, APP, "evil.test:443", 1, verdict="deny",
                 host={"name": "evil.test", "may_resolve": False, "addresses": []})
+        # DNS the app sends itself is answered by the daemon: allowed without a rule.
+        explain(nl, APP, "udp/192.0.2.53:53", 0, verdict="allow", rule=None,
+                reason='DNS: netleashd answers the queries itself (the policy has no "dns": "direct")')
         explain(nl, "no-such-thing", "127.0.0.1:80", 1, verdict="deny", reason='no policy for app "no-such-thing"',
                 did_you_mean=None)
         explain(nl, "perl_app", "127.0.0.1:80", 1, verdict="deny", did_you_mean=APP, hint="did you mean perl-app?")

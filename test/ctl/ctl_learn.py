@@ -8,7 +8,8 @@ reason it would have been denied, and every line of the app says "mode": "learn"
 `netleashctl status` shows the mode. `netleashctl suggest` turns the session
 into a policy that `netleashd --check` accepts unchanged; loaded by a restarted
 daemon, it allows the same workload again (no learned line, no denial) and
-denies a destination the app never used.
+denies a destination the app never used. Who asks is still checked in learn
+mode: a process its "users" pin refuses stays denied.
 """
 
 import json
@@ -141,7 +142,27 @@ def check_suggest(nl, tcp_port, tcp6_port, udp6_port, vport):
         fail(f"inbound rule: {policy}")
     if "mode" in policy:
         fail(f"a suggested policy enforces: {policy}")
+    later = ctl(nl, "suggest", "--since", "2099-01-01", APP)
+    if later.returncode != 0 or json.loads(later.stdout)["outbound"] != [] or "no connection" not in later.stderr:
+        fail("suggest --since a future time: an empty policy and a warning", later)
+    if ctl(nl, "suggest").returncode != 2:
+        fail("suggest without APP is a usage error")
     return r.stdout
+
+
+def check_identity_still_denied(nl, port):
+    nl.write_policy("pinned", {"mode": "learn", "users": ["nobody"]})
+    if ctl(nl, "reload").returncode != 0:
+        fail("reload with the pinned learn policy")
+    r = nl.run([nl.patch(os.path.realpath("/usr/bin/python3"), "pinned"), "-c", NEW_DESTINATION, str(port)],
+               timeout=30)
+    if r.stdout.strip() != "denied":
+        fail("learn mode must not admit a runner its pins refuse", r)
+    line = wait_for(lambda: next((a for a in nl.audit_lines() if a.get("app") == "pinned"), None), 10,
+                    "the pinned app's audit line")
+    if line["verdict"] != "deny" or line.get("learned") or "users" not in line["reason"]:
+        fail(f"a pin refusal stays a denial in learn mode: {line}")
+    os.unlink(os.path.join(nl.policy_dir, "pinned.json"))
 
 
 def main():
@@ -155,6 +176,8 @@ def main():
         python = nl.patch(os.path.realpath("/usr/bin/python3"), APP)
         run_workload(nl, python, (tcp, tcp6, udp6), vport)
         check_learned(nl, vport)
+
+        check_identity_still_denied(nl, other6.port)
 
         status = json.loads(ctl(nl, "status", "--json").stdout)
         if status["apps"][APP]["mode"] != "learn":
