@@ -95,7 +95,9 @@ void PolicySuggestion::add(const json& record) {
   }
   const std::string listen = text_of(record, "listen");
   if (!split_endpoint(listen)) return;
-  Inbound& rule = inbound_[listen];
+  // Lines written before the daemon recorded the protocol of a listener are TCP's.
+  const std::string protocol = text_of(record, "protocol") == "udp" ? "udp" : "tcp";
+  Inbound& rule = inbound_[{protocol, listen}];
   if (op == "listen") {
     rule.add(record);
     if (record.value("verdict", "") == "allow") rule.expose = text_of(record, "dst");
@@ -158,7 +160,8 @@ ordered_json PolicySuggestion::policy() const {
   }
   policy["outbound"] = outbound;
   ordered_json inbound = ordered_json::array();
-  for (const auto& [listen, use] : inbound_) {
+  for (const auto& [key, use] : inbound_) {
+    const auto& [protocol, listen] = key;
     const auto address = split_endpoint(listen);
     ordered_json rule;
     if (unspecified(address->host))
@@ -167,6 +170,7 @@ ordered_json PolicySuggestion::policy() const {
       rule["listen"] = listen;
     rule["expose"] = use.expose.empty() ? listen : use.expose;
     if (!use.peers.empty()) rule["from"] = use.peers;
+    if (protocol == "udp") rule["protocol"] = "udp";
     rule["comment"] = use.comment() + (use.peers.empty() ? "; no peer seen, so no \"from\" (any peer)" : "");
     inbound.push_back(rule);
   }

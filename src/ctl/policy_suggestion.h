@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -50,7 +51,8 @@ class PolicySuggestion {
   uint64_t records_ = 0;
   std::string first_, last_;
   std::map<OutboundKey, Outbound> outbound_;
-  std::map<std::string, Inbound> inbound_;  // by the app's "listen" address
+  // by ("tcp" / "udp", the app's "listen" address)
+  std::map<std::pair<std::string, std::string>, Inbound> inbound_;
   std::set<std::string> resolved_;          // names resolved, connected to or not
 };
 

@@ -73,6 +73,7 @@ std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms, bool le
   if (!event.dst.empty()) line["dst"] = event.dst;
   if (!event.src.empty()) line["src"] = event.src;
   if (!event.listen.empty()) line["listen"] = event.listen;
+  if (event.protocol != nullptr) line["protocol"] = event.protocol;
   if (!event.host.empty()) line["host"] = event.host;
   if (!event.via.empty()) line["via"] = event.via;
   if (!event.peer.empty()) line["peer"] = event.peer;

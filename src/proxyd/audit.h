@@ -30,6 +30,7 @@ struct AuditEvent {
   std::string dst;            // "ip:port" / "[ip6]:port"; empty when not applicable
   std::string src;            // inbound: the peer; empty when not applicable
   std::string listen;         // inbound: the virtual address the app listens on
+  const char* protocol = nullptr;  // inbound: "tcp" or "udp"; nullptr: not written
   std::string host;           // name the address was resolved from, or the name asked for
   std::string via;            // tunnelled: the peer daemon that connects (dialling host)
   std::string peer;           // tunnelled: the peer daemon that asked (accepting host)

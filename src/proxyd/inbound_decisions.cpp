@@ -67,7 +67,8 @@ policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Add
   return policy::apply_mode(app, policy::match_inbound_peer(app, *listen.rule, endpoint->address));
 }
 
-void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wire::Address& bound,
+void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, policy::Protocol protocol,
+                   const wire::Address& bound,
                    const wire::Address& real, const wire::Address& peer, const policy::Decision& decision) {
   AuditEvent event;
   event.op = op;
@@ -75,6 +76,7 @@ void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wir
   event.dst = format_endpoint(real);
   event.src = format_endpoint(normalize_address(peer));
   event.listen = format_endpoint(bound);
+  event.protocol = protocol == policy::Protocol::kUdp ? "udp" : "tcp";
   event.allow = decision.allow;
   event.learned = decision.learned;
   event.rule = decision.rule;

@@ -21,10 +21,11 @@ policy::Decision decide_listen(Daemon& d, const PeerIdentity& who, const wire::A
 policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
                              policy::Protocol protocol, const wire::Address& peer);
 
-// One audit line: `op` is "listen" or "accept"; `real` is the daemon's real
-// address (dst), `bound` the app's virtual one (listen), `peer` the client
-// (src, family 0: none).
-void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wire::Address& bound,
+// One audit line: `op` is "listen" or "accept" (of `protocol`); `real` is the
+// daemon's real address (dst), `bound` the app's virtual one (listen), `peer`
+// the client (src, family 0: none).
+void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, policy::Protocol protocol,
+                   const wire::Address& bound,
                    const wire::Address& real, const wire::Address& peer, const policy::Decision& decision);
 
 // Conversions between the wire and policy views of an endpoint.

@@ -143,7 +143,7 @@ void admit(InboundListener* l, int fd, const wire::Address& peer) {
     decision.allow = false;
     decision.reason = limit_reason;
   }
-  audit_inbound(d, who_from->who, "accept", who_from->bound, l->real, peer, decision);
+  audit_inbound(d, who_from->who, "accept", policy::Protocol::kTcp, who_from->bound, l->real, peer, decision);
   if (!decision.allow) {
     close(fd);
     return;
@@ -218,7 +218,8 @@ void inbound_listen_start(Daemon* d, int fd, PeerIdentity who, const wire::Reque
   policy::InboundRule rule;
   policy::Decision decision = decide_listen(*d, who, request.addr, policy::Protocol::kTcp, &rule);
   if (!decision.allow) {
-    audit_inbound(*d, who, "listen", request.addr, wire::Address{}, wire::Address{}, decision);
+    audit_inbound(*d, who, "listen", policy::Protocol::kTcp,
+                  request.addr, wire::Address{}, wire::Address{}, decision);
     send_result(fd, EACCES);
     close(fd);
     return;
@@ -236,7 +237,7 @@ void inbound_listen_start(Daemon* d, int fd, PeerIdentity who, const wire::Reque
     decision.allow = false;
     decision.reason = "cannot listen on " + format_endpoint(real) + ": " + std::strerror(error);
   }
-  audit_inbound(*d, q->who, "listen", request.addr, real, wire::Address{}, decision);
+  audit_inbound(*d, q->who, "listen", policy::Protocol::kTcp, request.addr, real, wire::Address{}, decision);
   send_result(fd, error);
   if (error != 0) accept_queue_close(q);
 }

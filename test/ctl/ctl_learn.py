@@ -2,7 +2,7 @@
 """Learn mode and netleashctl suggest, against a real netleashd and a patched python3.
 
 An app whose policy is only {"mode": "learn"} resolves two names and talks to
-them, talks TCP and UDP to literal addresses, and listens: everything is
+them, talks TCP and UDP to literal addresses, and serves TCP and UDP: everything is
 allowed, each decision is audited "verdict": "allow", "learned": true with the
 reason it would have been denied, and every line of the app says "mode": "learn".
 `netleashctl status` shows the mode. `netleashctl suggest` turns the session
@@ -27,7 +27,7 @@ NAMES = ("api.svc.test", "cdn.svc.test")
 
 WORKLOAD = r"""
 import socket, sys
-host_a, host_b, tcp_port, tcp6_port, udp6_port, vport = sys.argv[1:7]
+host_a, host_b, tcp_port, tcp6_port, udp6_port, vport, uport = sys.argv[1:8]
 def exchange(sock, address):
     sock.settimeout(10)
     sock.connect(address)
@@ -49,6 +49,11 @@ print("listening", flush=True)
 conn, _ = listener.accept()
 conn.sendall(conn.recv(10))
 conn.close()
+server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+server.bind(("127.0.0.1", int(uport)))
+print("udp listening", flush=True)
+data, peer = server.recvfrom(100)
+server.sendto(data, peer)
 print("done", flush=True)
 """
 
@@ -73,9 +78,10 @@ def ctl(nl, *args):
     return subprocess.run([CTL, "--socket", nl.socket_path, *args], capture_output=True, text=True, timeout=30)
 
 
-def run_workload(nl, python, servers, vport):
+def run_workload(nl, python, servers, vport, uport):
     tcp, tcp6, udp6 = servers
-    proc = nl.spawn([python, "-c", WORKLOAD, *NAMES, str(tcp.port), str(tcp6.port), str(udp6.port), str(vport)])
+    proc = nl.spawn([python, "-c", WORKLOAD, *NAMES, str(tcp.port), str(tcp6.port), str(udp6.port), str(vport),
+                     str(uport)])
     if proc.stdout.readline().strip() != "listening":
         proc.kill()
         fail("workload did not reach listen: " + proc.communicate(timeout=30)[1])
@@ -84,6 +90,14 @@ def run_workload(nl, python, servers, vport):
         peer.sendall(b"hello")
         if peer.recv(10) != b"hello":
             fail("no echo from the leashed listener")
+    if proc.stdout.readline().strip() != "udp listening":
+        proc.kill()
+        fail("workload did not reach its UDP bind: " + proc.communicate(timeout=30)[1])
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+        peer.settimeout(10)
+        peer.sendto(b"datagram", ("127.0.0.1", uport))
+        if peer.recvfrom(100)[0] != b"datagram":
+            fail("no reply from the leashed UDP server")
     out, err = proc.communicate(timeout=30)
     if proc.returncode != 0 or out.strip() != "done":
         fail(f"workload failed ({proc.returncode}): {out} {err}")
@@ -93,7 +107,7 @@ def app_lines(nl):
     return [a for a in nl.audit_lines() if a.get("app") == APP]
 
 
-def check_learned(nl, vport):
+def check_learned(nl, vport, uport):
     lines = app_lines(nl)
     decisions = [a for a in lines if a["op"] != "close"]
     ops = sorted({a["op"] for a in decisions})
@@ -111,12 +125,12 @@ def check_learned(nl, vport):
     hosts = {a.get("host") for a in decisions if a["op"] == "connect"}
     if not set(NAMES) <= hosts:
         fail(f"connects to resolved names must carry the name: {decisions}")
-    listen = next(a for a in decisions if a["op"] == "listen")
-    if listen["dst"] != f"127.0.0.1:{vport}":
-        fail(f"a learned listen is exposed where the app bound: {listen}")
+    listens = sorted((a["protocol"], a["dst"]) for a in decisions if a["op"] == "listen")
+    if listens != [("tcp", f"127.0.0.1:{vport}"), ("udp", f"127.0.0.1:{uport}")]:
+        fail(f"a learned listen is exposed where the app bound: {decisions}")
 
 
-def check_suggest(nl, tcp_port, tcp6_port, udp6_port, vport):
+def check_suggest(nl, tcp_port, tcp6_port, udp6_port, vport, uport):
     r = ctl(nl, "suggest", APP)
     if r.returncode != 0:
         fail("suggest", r)
@@ -136,10 +150,11 @@ def check_suggest(nl, tcp_port, tcp6_port, udp6_port, vport):
         fail(f"the wildcard must be offered as a choice: {policy['comment']}")
     if any(rule.get("host", "").startswith("*") for rule in policy["outbound"]):
         fail(f"a wildcard must not be applied silently: {policy}")
-    inbound = policy.get("inbound", [])
-    if inbound != [{"listen": f"127.0.0.1:{vport}", "expose": f"127.0.0.1:{vport}", "from": ["127.0.0.1"],
-                    "comment": inbound[0]["comment"] if inbound else ""}]:
-        fail(f"inbound rule: {policy}")
+    inbound = [{k: v for k, v in rule.items() if k != "comment"} for rule in policy.get("inbound", [])]
+    if inbound != [{"listen": f"127.0.0.1:{vport}", "expose": f"127.0.0.1:{vport}", "from": ["127.0.0.1"]},
+                   {"listen": f"127.0.0.1:{uport}", "expose": f"127.0.0.1:{uport}", "from": ["127.0.0.1"],
+                    "protocol": "udp"}]:
+        fail(f"inbound rules: {policy}")
     if "mode" in policy:
         fail(f"a suggested policy enforces: {policy}")
     later = ctl(nl, "suggest", "--since", "2099-01-01", APP)
@@ -173,9 +188,10 @@ def main():
         udp6 = nl.start_udp_echo_server(socket.AF_INET6)
         other6 = nl.start_tcp_echo_server(socket.AF_INET6)
         vport = free_port()
+        uport = free_port(socket.AF_INET, socket.SOCK_DGRAM)
         python = nl.patch(os.path.realpath("/usr/bin/python3"), APP)
-        run_workload(nl, python, (tcp, tcp6, udp6), vport)
-        check_learned(nl, vport)
+        run_workload(nl, python, (tcp, tcp6, udp6), vport, uport)
+        check_learned(nl, vport, uport)
 
         check_identity_still_denied(nl, other6.port)
 
@@ -186,7 +202,7 @@ def main():
         if not any(line.split()[:2] == [APP, "learn"] for line in human.stdout.splitlines()):
             fail("human status shows the mode", human)
 
-        suggested = check_suggest(nl, tcp.port, tcp6.port, udp6.port, vport)
+        suggested = check_suggest(nl, tcp.port, tcp6.port, udp6.port, vport, uport)
         with open(os.path.join(nl.policy_dir, f"{APP}.json"), "w") as f:
             f.write(suggested)
         check = subprocess.run([nl.netleashd, "--check", "--policy-dir", nl.policy_dir],
@@ -196,7 +212,7 @@ def main():
 
         nl.restart_daemon()
         before = len(app_lines(nl))
-        run_workload(nl, python, (tcp, tcp6, udp6), vport)
+        run_workload(nl, python, (tcp, tcp6, udp6), vport, uport)
         again = [a for a in app_lines(nl)[before:] if a["op"] != "close"]
         if not again or any(a["verdict"] != "allow" or a.get("learned") or a.get("mode") for a in again):
             fail(f"the suggested policy must allow the same workload by its rules: {again}")

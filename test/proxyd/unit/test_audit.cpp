@@ -104,3 +104,14 @@ TEST_CASE("learn mode: a learned allow says so, and every line of the app carrie
   c.app = "demo";
   CHECK(json::parse(netleash::proxyd::format_close_line(c, 0, true))["mode"] == "learn");
 }
+
+TEST_CASE("inbound lines name their protocol; others have none") {
+  AuditEvent e;
+  e.op = "listen";
+  e.listen = "127.0.0.1:53";
+  e.protocol = "udp";
+  CHECK(json::parse(netleash::proxyd::format_audit_line(e, 0))["protocol"] == "udp");
+  e.op = "connect";
+  e.protocol = nullptr;
+  CHECK_FALSE(json::parse(netleash::proxyd::format_audit_line(e, 0)).contains("protocol"));
+}
