@@ -10,6 +10,7 @@ when its reader goes away (SIGPIPE).
 
 import json
 import os
+import pty
 import selectors
 import signal
 import subprocess
@@ -73,6 +74,29 @@ def check_filters(nl, echo_port, denied_port):
         fail(f"log prints one line per record ({len(lines)}), no colour into a pipe", r)
     if f"logger  connect  127.0.0.1:{echo_port}  allow  " not in r.stdout:
         fail("readable line: time, app, op, destination, verdict, reason", r)
+    # On a terminal the verdict is coloured (a few lines: they fit in the pty until read).
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([CTL, "--socket", nl.socket_path, "log", "--app", "logger"], stdout=terminal,
+                              stderr=subprocess.PIPE, timeout=30, env={k: v for k, v in os.environ.items()
+                                                                          if k != "NO_COLOR"})
+        os.close(terminal)
+        terminal = None
+        shown = b""
+        while True:  # netleashctl has exited: read what it left on the terminal
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal is not None:
+            os.close(terminal)
+        os.close(controller)
+    if proc.returncode != 0 or b"\033[32mallow\033[0m" not in shown or b"\033[31mdeny\033[0m" not in shown:
+        fail(f"log on a terminal colours the verdicts: {shown!r}")
     r = ctl(nl, "log", "--app", "logger", "--deny")
     if r.returncode != 0 or len(r.stdout.splitlines()) != 1 or f"127.0.0.1:{denied_port}  deny" not in r.stdout:
         fail("log --app logger --deny: exactly its one denial", r)
