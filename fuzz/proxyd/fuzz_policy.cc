@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "policy/policy.h"
+#include "policy/policy_explain.h"
 
 namespace {
 
@@ -47,9 +48,16 @@ void exercise(const AppPolicy& policy) {
       if (decision.allow && *decision.rule >= policy.outbound.size()) std::abort();
       const Decision listen = match_listen(policy, *endpoint, protocol);
       if (listen.allow) match_inbound_peer(policy, *listen.rule, endpoint->address);
+      // netleashctl explain: the same verdict as the decision (learn mode aside), rules in range.
+      const Explanation why = explain_address(policy, *endpoint, protocol, names);
+      if (why.decision.allow != (decision.allow || policy.learn)) std::abort();
+      if (why.nearest && *why.nearest >= policy.outbound.size()) std::abort();
+      const Explanation by_name = explain_host(policy, "a.example.internal", endpoint->port, protocol);
+      if (by_name.nearest && *by_name.nearest >= policy.outbound.size()) std::abort();
     }
   }
   may_resolve(policy, "a.example.internal");
+  for (const OutboundRule& rule : policy.outbound) rule_text(rule);
 }
 
 }  // namespace
@@ -63,5 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!well_formed(error)) std::abort();
   }
   if (policy) exercise(*policy);
+  // The same bytes as an explain destination ("udp/host:port"): a target or an error quoting it.
+  std::string target_error;
+  if (!parse_target(text.substr(0, 300), &target_error) && target_error.empty()) std::abort();
   return 0;
 }

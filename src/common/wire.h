@@ -48,6 +48,13 @@ enum class Op : uint16_t {
   kListen = 5,
   // Reserved.
   kAccept = 6,
+  // SOCK_SEQPACKET. Why would the daemon refuse this now? The fields of the
+  // refused operation: a non-empty `name` for a resolve; else `addr` and
+  // `protocol` of a connect or sendto, or with kFlagListen the address the app
+  // listens on (or binds, for UDP). Reply: ReasonReply. Not audited (it
+  // decides nothing). The shim asks only when NETLEASH_DEBUG=1 and an
+  // operation was just refused, so no allowed operation pays for it.
+  kExplain = 7,
 };
 
 enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
@@ -117,6 +124,8 @@ enum RequestFlags : uint32_t {
   kFlagReusePort = 1u << 1,
   // kListen: the app's AF_INET6 socket set IPV6_V6ONLY: it takes no IPv4 peers.
   kFlagV6Only = 1u << 2,
+  // kExplain: `addr` is an address the app listens on, not a destination.
+  kFlagListen = 1u << 3,
 };
 
 // Why padding exists (kConnect on a non-blocking socket): the shim shrinks the
@@ -128,7 +137,7 @@ enum RequestFlags : uint32_t {
 // On success the Result comes later, ahead of the first upstream bytes or the
 // EOF, so that the fd is never readable with nothing to read.
 
-enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3, kAccept = 4 };
+enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3, kAccept = 4, kReason = 5 };
 
 // Verdict (policy decided) and Result (operation finished) share this shape.
 // error is 0 or a positive errno value: EACCES for policy, ENOBUFS when the
@@ -162,6 +171,19 @@ struct ResolveReply {
   char canonical_name[kMaxHostName + 1];
   Address addrs[kMaxResolveAddresses];  // port 0
 };
+
+// The answer to kExplain: the reason of the decision the daemon would make
+// now, as it would write it in the audit log (cut to fit, NUL-terminated).
+inline constexpr size_t kMaxReason = 496;
+struct ReasonReply {
+  uint32_t magic;   // kMagic
+  uint16_t kind;    // ReplyKind::kReason
+  uint16_t length;  // bytes of text before the NUL
+  int32_t allow;    // 1: the daemon would allow it now (the policy changed, or learn mode)
+  uint32_t reserved;
+  char text[kMaxReason];
+};
+static_assert(sizeof(ReasonReply) == 512);
 
 // Sent by the daemon on a kListen stream, one per admitted connection, with
 // exactly one fd attached (SCM_RIGHTS): the app's end of a SOCK_STREAM

@@ -62,7 +62,7 @@ std::string format_timestamp(uint64_t unix_ms) {
   return text;
 }
 
-std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms) {
+std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms, bool learn_mode) {
   Json line;
   line["ts"] = format_timestamp(unix_ms);
   line["app"] = event.app.empty() ? Json(nullptr) : Json(event.app);
@@ -73,17 +73,20 @@ std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms) {
   if (!event.dst.empty()) line["dst"] = event.dst;
   if (!event.src.empty()) line["src"] = event.src;
   if (!event.listen.empty()) line["listen"] = event.listen;
+  if (event.protocol != nullptr) line["protocol"] = event.protocol;
   if (!event.host.empty()) line["host"] = event.host;
   if (!event.via.empty()) line["via"] = event.via;
   if (!event.peer.empty()) line["peer"] = event.peer;
   line["verdict"] = event.allow ? "allow" : "deny";
+  if (event.learned) line["learned"] = true;
+  if (learn_mode) line["mode"] = "learn";
   line["rule"] = event.rule ? Json(*event.rule) : Json(nullptr);
   line["reason"] = event.reason;
   // Names and reasons come from applications: never let invalid UTF-8 throw.
   return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
-std::string format_close_line(const CloseEvent& event, uint64_t unix_ms) {
+std::string format_close_line(const CloseEvent& event, uint64_t unix_ms, bool learn_mode) {
   Json line;
   line["ts"] = format_timestamp(unix_ms);
   line["app"] = event.app.empty() ? Json(nullptr) : Json(event.app);
@@ -101,6 +104,7 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms) {
   line["bytes_sent"] = event.bytes_sent;
   line["bytes_received"] = event.bytes_received;
   line["duration_ms"] = event.duration_ms;
+  if (learn_mode) line["mode"] = "learn";
   return line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
@@ -128,12 +132,18 @@ bool Audit::reopen(std::string* error) {
 
 void Audit::record(const AuditEvent& event) {
   if (stats_ != nullptr) stats_->record(event);
-  append(format_audit_line(event, now_unix_ms()));
+  append(format_audit_line(event, now_unix_ms(), learn_mode(event.app)));
 }
 
 void Audit::record(const CloseEvent& event) {
   if (stats_ != nullptr) stats_->record(event);
-  append(format_close_line(event, now_unix_ms()));
+  append(format_close_line(event, now_unix_ms(), learn_mode(event.app)));
+}
+
+bool Audit::learn_mode(const std::string& app) const {
+  if (policies_ == nullptr || *policies_ == nullptr || app.empty()) return false;
+  const policy::AppPolicy* policy = (*policies_)->find(app);
+  return policy != nullptr && policy->learn;
 }
 
 void Audit::append(std::string line) {

@@ -10,10 +10,12 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "identity.h"
+#include "policy/policy.h"
 
 namespace netleash::proxyd {
 
@@ -28,10 +30,12 @@ struct AuditEvent {
   std::string dst;            // "ip:port" / "[ip6]:port"; empty when not applicable
   std::string src;            // inbound: the peer; empty when not applicable
   std::string listen;         // inbound: the virtual address the app listens on
+  const char* protocol = nullptr;  // inbound: "tcp" or "udp"; nullptr: not written
   std::string host;           // name the address was resolved from, or the name asked for
   std::string via;            // tunnelled: the peer daemon that connects (dialling host)
   std::string peer;           // tunnelled: the peer daemon that asked (accepting host)
   bool allow = false;
+  bool learned = false;       // allowed by learn mode; `reason` says why the rules deny it
   std::optional<size_t> rule; // index of the matching rule in the app's policy
   std::string reason;
 };
@@ -64,8 +68,9 @@ void describe_peer(const PeerIdentity& who, Event* event) {
 }
 
 // Formatting is separate from writing so the unit tests can check lines.
-std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms);
-std::string format_close_line(const CloseEvent& event, uint64_t unix_ms);
+// `learn_mode`: the app's policy is in learn mode ("mode": "learn" on the line).
+std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms, bool learn_mode = false);
+std::string format_close_line(const CloseEvent& event, uint64_t unix_ms, bool learn_mode = false);
 std::string format_timestamp(uint64_t unix_ms);  // RFC 3339, UTC, milliseconds
 
 class Audit {
@@ -86,6 +91,9 @@ class Audit {
 
   // Every record is also counted there (the control socket's status).
   void observe(Stats* stats) { stats_ = stats; }
+  // The policies in force, read at each record for the app's mode.
+  void follow(const std::shared_ptr<const policy::PolicySet>* policies) { policies_ = policies; }
+  const std::string& path() const { return path_; }  // "-": standard output
 
   // Writes everything still pending, blocking if it must (used at exit), and
   // releases the retry timer; the object is deleted by its close callback.
@@ -104,6 +112,8 @@ class Audit {
   std::string pending_;
   uint64_t dropped_ = 0;
   Stats* stats_ = nullptr;
+  const std::shared_ptr<const policy::PolicySet>* policies_ = nullptr;
+  bool learn_mode(const std::string& app) const;
   uv_timer_t retry_{};
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "daemon.h"
+#include "explain.h"
 #include "service.h"
 
 namespace netleash::proxyd {
@@ -67,6 +68,29 @@ Stats::LiveBytes live_bytes(const Daemon& d) {
   return live;
 }
 
+// Each app's mode; app ids that asked with no policy, with the policy they
+// most likely meant (perl_app for perl-app).
+nlohmann::json apps_status(const Daemon& d) {
+  nlohmann::json apps = d.stats.apps_json(live_bytes(d));
+  for (auto& [app, entry] : apps.items()) {
+    const policy::AppPolicy* policy = d.policies->find(app);
+    entry["mode"] = policy == nullptr ? nullptr : nlohmann::json(policy->learn ? "learn" : "enforce");
+  }
+  return apps;
+}
+
+nlohmann::json unknown_apps(const Daemon& d) {
+  auto out = nlohmann::json::array();
+  for (const auto& [app, counters] : d.stats.apps()) {
+    if (app.empty() || d.policies->find(app) != nullptr) continue;
+    const std::string closest = d.policies->closest_app(app);
+    out.push_back({{"app", app},
+                   {"denies", counters.denies},
+                   {"did_you_mean", closest.empty() ? nlohmann::json(nullptr) : nlohmann::json(closest)}});
+  }
+  return out;
+}
+
 nlohmann::json status(const Daemon& d) {
   const uint64_t now_ms = loop_now_ms(d);
   return {{"ok", true},
@@ -76,10 +100,12 @@ nlohmann::json status(const Daemon& d) {
             {"uptime_s", (now_ms - d.started_loop_ms) / 1000},
             {"socket", d.socket_path},
             {"policy_dir", d.policy_dir},
+            {"audit_log", d.audit == nullptr ? "" : d.audit->path()},
             {"policies", d.policies->apps().size()},
             {"connections", d.active_count},
             {"last_reload", d.stats.last_reload_json()}}},
-          {"apps", d.stats.apps_json(live_bytes(d))}};
+          {"apps", apps_status(d)},
+          {"unknown_apps", unknown_apps(d)}};
 }
 
 void on_written(uv_write_t* req, int /*status*/) {
@@ -160,9 +186,10 @@ void on_server_closed(uv_handle_t* handle) { delete static_cast<Control*>(handle
 nlohmann::json control_answer(Daemon& d, const std::string& request_line) {
   const auto request = nlohmann::json::parse(request_line, nullptr, false);
   if (!request.is_object() || !request.contains("cmd") || !request["cmd"].is_string())
-    return {{"ok", false}, {"errors", {"expected {\"cmd\": \"status\"|\"reload\"|\"check\"}"}}};
+    return {{"ok", false}, {"errors", {"expected {\"cmd\": \"status\"|\"reload\"|\"check\"|\"explain\"}"}}};
   const std::string cmd = request["cmd"];
   if (cmd == "status") return status(d);
+  if (cmd == "explain") return explain_answer(d, request);
   std::vector<std::string> errors;
   if (cmd == "reload") {
     log_message("control socket: reloading policies from %s", d.policy_dir.c_str());

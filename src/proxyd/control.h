@@ -3,6 +3,7 @@
 //   {"cmd":"status"}  counters per app, listeners, daemon facts
 //   {"cmd":"reload"}  the same atomic reload as SIGHUP, with its errors
 //   {"cmd":"check"}   validates the policy directory without applying it
+//   {"cmd":"explain","app":ID,"dest":DEST}  the decision for a destination now (explain.h)
 // Peers are also checked with SO_PEERCRED (uid 0 or the daemon's euid), so a
 // mode change on the file alone cannot open it up.
 #pragma once

@@ -59,14 +59,15 @@ policy::Decision decide_outbound(Daemon& d, const PeerIdentity& who,
     decision.reason = "rule " + std::to_string(*decision.rule) + " tunnels via \"" + decision.via +
                       "\", and tunnels carry TCP only";
   }
-  return decision;
+  return policy::apply_mode(*app, std::move(decision));
 }
 
 policy::Decision decide_resolve(Daemon& d, const PeerIdentity& who, const std::string& name) {
   policy::Decision decision;
   const policy::AppPolicy* app = admitted_policy(d, who, &decision);
   if (app == nullptr) return decision;
-  if (!policy::may_resolve(*app, name)) return refuse("no rule allows resolving this name");
+  if (!policy::may_resolve(*app, name))
+    return policy::apply_mode(*app, refuse("no rule allows resolving this name"));
   decision.allow = true;
   decision.reason = app->resolve_any ? "\"resolve\": \"any\"" : "a host rule matches";
   return decision;
@@ -88,6 +89,7 @@ void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
   event.host = decision.host;
   event.via = decision.via;
   event.allow = decision.allow;
+  event.learned = decision.learned;
   event.rule = decision.rule;
   event.reason = decision.reason;
   d.audit->record(event);
@@ -100,6 +102,7 @@ void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
   describe_peer(who, &event);
   event.host = name;
   event.allow = decision.allow;
+  event.learned = decision.learned;
   event.rule = decision.rule;
   event.reason = decision.reason;
   d.audit->record(event);

@@ -28,21 +28,34 @@ wire::Address address_of(const policy::Endpoint& endpoint) {
 }
 
 policy::Decision decide_listen(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
-                               policy::Protocol protocol, const policy::InboundRule** rule) {
+                               policy::Protocol protocol, policy::InboundRule* rule) {
   policy::Decision decision;
   const policy::AppPolicy* app = admitted_policy(d, who, &decision);
   if (app == nullptr) return decision;
   const auto endpoint = endpoint_of(bound);
   if (!endpoint) return refuse("not an IP address");
-  decision = policy::match_listen(*app, *endpoint, protocol);
-  if (decision.allow && decision.rule) *rule = &app->inbound[*decision.rule];
+  decision = policy::apply_mode(*app, policy::match_listen(*app, *endpoint, protocol));
+  if (decision.learned) {
+    // No rule says where to expose it: where the program itself would have listened.
+    *rule = policy::InboundRule{};
+    rule->listen_address = endpoint->address;
+    rule->listen_port = endpoint->port;
+    rule->expose = *endpoint;
+    rule->protocol = protocol;
+  } else if (decision.allow && decision.rule) {
+    *rule = app->inbound[*decision.rule];
+  }
   return decision;
 }
 
 policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
                              policy::Protocol protocol, const wire::Address& peer) {
-  const policy::InboundRule* rule = nullptr;
+  policy::InboundRule rule;
   policy::Decision listen = decide_listen(d, who, bound, protocol, &rule);
+  if (listen.learned) {
+    listen.reason = "learn mode, would deny: no inbound rule for the listener";
+    return listen;
+  }
   if (!listen.allow || !listen.rule) {
     listen.allow = false;
     listen.reason = "the listener's inbound rule is gone: " + listen.reason;
@@ -50,10 +63,12 @@ policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Add
   }
   const auto endpoint = endpoint_of(peer);
   if (!endpoint) return refuse("peer is not an IP address");
-  return policy::match_inbound_peer(*d.policies->find(who.app), *listen.rule, endpoint->address);
+  const policy::AppPolicy& app = *d.policies->find(who.app);
+  return policy::apply_mode(app, policy::match_inbound_peer(app, *listen.rule, endpoint->address));
 }
 
-void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wire::Address& bound,
+void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, policy::Protocol protocol,
+                   const wire::Address& bound,
                    const wire::Address& real, const wire::Address& peer, const policy::Decision& decision) {
   AuditEvent event;
   event.op = op;
@@ -61,7 +76,9 @@ void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wir
   event.dst = format_endpoint(real);
   event.src = format_endpoint(normalize_address(peer));
   event.listen = format_endpoint(bound);
+  event.protocol = protocol == policy::Protocol::kUdp ? "udp" : "tcp";
   event.allow = decision.allow;
+  event.learned = decision.learned;
   event.rule = decision.rule;
   event.reason = decision.reason;
   d.audit->record(event);

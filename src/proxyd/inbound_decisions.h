@@ -12,18 +12,20 @@
 namespace netleash::proxyd {
 
 // May `who` listen on (or, for UDP, bind) the virtual address `bound`? On
-// allow, *rule is the matching inbound rule of the current policy.
+// allow, *rule is (a copy of) the matching inbound rule of the current
+// policy; in learn mode without one, a rule exposing `bound` itself.
 policy::Decision decide_listen(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
-                               policy::Protocol protocol, const policy::InboundRule** rule);
+                               policy::Protocol protocol, policy::InboundRule* rule);
 
 // May `peer` reach the app's listener on `bound`?
 policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Address& bound,
                              policy::Protocol protocol, const wire::Address& peer);
 
-// One audit line: `op` is "listen" or "accept"; `real` is the daemon's real
-// address (dst), `bound` the app's virtual one (listen), `peer` the client
-// (src, family 0: none).
-void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, const wire::Address& bound,
+// One audit line: `op` is "listen" or "accept" (of `protocol`); `real` is the
+// daemon's real address (dst), `bound` the app's virtual one (listen), `peer`
+// the client (src, family 0: none).
+void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, policy::Protocol protocol,
+                   const wire::Address& bound,
                    const wire::Address& real, const wire::Address& peer, const policy::Decision& decision);
 
 // Conversions between the wire and policy views of an endpoint.

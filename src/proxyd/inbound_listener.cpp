@@ -143,7 +143,7 @@ void admit(InboundListener* l, int fd, const wire::Address& peer) {
     decision.allow = false;
     decision.reason = limit_reason;
   }
-  audit_inbound(d, who_from->who, "accept", who_from->bound, l->real, peer, decision);
+  audit_inbound(d, who_from->who, "accept", policy::Protocol::kTcp, who_from->bound, l->real, peer, decision);
   if (!decision.allow) {
     close(fd);
     return;
@@ -215,28 +215,29 @@ int join_listener(InboundListener* l, AcceptQueue* q, const wire::Request& reque
 }  // namespace
 
 void inbound_listen_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request) {
-  const policy::InboundRule* rule = nullptr;
+  policy::InboundRule rule;
   policy::Decision decision = decide_listen(*d, who, request.addr, policy::Protocol::kTcp, &rule);
   if (!decision.allow) {
-    audit_inbound(*d, who, "listen", request.addr, wire::Address{}, wire::Address{}, decision);
+    audit_inbound(*d, who, "listen", policy::Protocol::kTcp,
+                  request.addr, wire::Address{}, wire::Address{}, decision);
     send_result(fd, EACCES);
     close(fd);
     return;
   }
   AcceptQueue* q = accept_queue_open(d, fd, std::move(who), request);
   int error;
-  const std::string key = shared_key(q->who.app, *rule, request.addr);
+  const std::string key = shared_key(q->who.app, rule, request.addr);
   auto shared = key.empty() ? g_shared.end() : g_shared.find(key);
   if (shared != g_shared.end())
     error = join_listener(shared->second, q, request);
   else
-    error = create_listener(d, q, *rule, request, key);
-  wire::Address real = error == 0 ? q->listener->real : address_of(rule->expose);
+    error = create_listener(d, q, rule, request, key);
+  wire::Address real = error == 0 ? q->listener->real : address_of(rule.expose);
   if (error != 0) {
     decision.allow = false;
     decision.reason = "cannot listen on " + format_endpoint(real) + ": " + std::strerror(error);
   }
-  audit_inbound(*d, q->who, "listen", request.addr, real, wire::Address{}, decision);
+  audit_inbound(*d, q->who, "listen", policy::Protocol::kTcp, request.addr, real, wire::Address{}, decision);
   send_result(fd, error);
   if (error != 0) accept_queue_close(q);
 }

@@ -104,7 +104,7 @@ bool verdict(InboundUdp* u, std::map<std::string, bool>* cache, const wire::Addr
 bool admits(InboundUdp* u, const wire::Address& peer) {
   return verdict(u, &u->inbound_verdicts, peer, [&] {
     const policy::Decision decision = decide_peer(*u->d, u->who, u->bound, policy::Protocol::kUdp, peer);
-    audit_inbound(*u->d, u->who, "accept", u->bound, u->real, peer, decision);
+    audit_inbound(*u->d, u->who, "accept", policy::Protocol::kUdp, u->bound, u->real, peer, decision);
     return decision.allow;
   });
 }
@@ -209,7 +209,7 @@ int bind_real(InboundUdp* u, const policy::Endpoint& expose) {
 }  // namespace
 
 void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request) {
-  const policy::InboundRule* rule = nullptr;
+  policy::InboundRule rule;
   policy::Decision decision;
   if (request.addr.family == AF_INET || request.addr.family == AF_INET6)
     decision = decide_listen(*d, who, request.addr, policy::Protocol::kUdp, &rule);
@@ -223,7 +223,8 @@ void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
     error = ENOBUFS;
   }
   if (error != 0) {
-    audit_inbound(*d, who, "listen", request.addr, wire::Address{}, wire::Address{}, decision);
+    audit_inbound(*d, who, "listen", policy::Protocol::kUdp,
+                  request.addr, wire::Address{}, wire::Address{}, decision);
     send_result(fd, error);
     close(fd);
     return;
@@ -231,17 +232,18 @@ void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
   auto* u = new InboundUdp(d, fd, std::move(who), request.addr);
   d->track(u);
   uv_poll_init_socket(d->loop, &u->app_poll, fd);
-  const int status = bind_real(u, rule->expose);
+  const int status = bind_real(u, rule.expose);
   u->app_poll.data = u->udp.data = u;
   u->open_handles = 2;
   if (status != 0) {
     decision.allow = false;
-    decision.reason = "cannot bind " + rule->expose.to_string() + ": " + uv_strerror(status);
-    audit_inbound(*d, u->who, "listen", u->bound, address_of(rule->expose), wire::Address{}, decision);
+    decision.reason = "cannot bind " + rule.expose.to_string() + ": " + uv_strerror(status);
+    audit_inbound(*d, u->who, "listen", policy::Protocol::kUdp,
+                  u->bound, address_of(rule.expose), wire::Address{}, decision);
     send_result(fd, -status);
     return close_server(u);
   }
-  audit_inbound(*d, u->who, "listen", u->bound, u->real, wire::Address{}, decision);
+  audit_inbound(*d, u->who, "listen", policy::Protocol::kUdp, u->bound, u->real, wire::Address{}, decision);
   send_result(fd, 0);
   uv_poll_start(&u->app_poll, UV_READABLE, on_app_readable);
   uv_udp_recv_start(&u->udp, on_alloc, on_udp_recv);

@@ -82,6 +82,7 @@ void dispatch(Pending* p) {
     case wire::Op::kListen: return inbound_listen_start(d, fd, std::move(who), request);
     case wire::Op::kCheck: return query_check(d, fd, who, request);
     case wire::Op::kResolve: return query_resolve(d, fd, std::move(who), request);
+    case wire::Op::kExplain: return query_explain(d, fd, who, request);
     default: close(fd);  // validate_request() lets no other op through
   }
 }

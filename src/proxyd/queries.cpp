@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "daemon.h"
 #include "decisions.h"
 #include "dns/answer.h"
+#include "inbound_decisions.h"
 #include "resolver.h"
 #include "wire_check.h"
 
@@ -38,16 +40,24 @@ wire::ResolveReply make_resolve_reply(const ResolveResult& result, int family) {
   return reply;
 }
 
+policy::Protocol protocol_of(const wire::Request& request) {
+  return request.protocol == static_cast<uint8_t>(wire::Protocol::kUdp) ? policy::Protocol::kUdp
+                                                                          : policy::Protocol::kTcp;
+}
+
+// What connect or sendto to `destination` gets: DNS the daemon answers, or the rules.
+policy::Decision decide_send(Daemon& d, const PeerIdentity& who, const wire::Address& destination,
+                             policy::Protocol protocol) {
+  return dns::daemon_answers(d, who, destination) ? dns::answered_here()
+                                                   : decide_outbound(d, who, destination, protocol);
+}
+
 }  // namespace
 
 void query_check(Daemon* d, int fd, const PeerIdentity& who, const wire::Request& request) {
   const wire::Address destination = normalize_address(request.addr);
-  const auto protocol = request.protocol == static_cast<uint8_t>(wire::Protocol::kUdp)
-                            ? policy::Protocol::kUdp
-                            : policy::Protocol::kTcp;
-  const policy::Decision decision = dns::daemon_answers(*d, who, destination)
-                                        ? dns::answered_here()
-                                        : decide_outbound(*d, who, destination, protocol);
+  const auto protocol = protocol_of(request);
+  const policy::Decision decision = decide_send(*d, who, destination, protocol);
   // kCheck precedes a sendto (UDP) or, for completeness, a connect (TCP).
   audit_decision(*d, who, protocol == policy::Protocol::kUdp ? "sendto" : "connect", destination,
                  decision);
@@ -79,6 +89,27 @@ void query_resolve(Daemon* d, int fd, PeerIdentity who, const wire::Request& req
     send_packet(fd, &reply, sizeof reply);
     close(fd);
   });
+}
+
+void query_explain(Daemon* d, int fd, const PeerIdentity& who, const wire::Request& request) {
+  policy::Decision decision;
+  if (request.name[0] != '\0') {
+    decision = decide_resolve(*d, who, request.name);  // NUL-terminated: validate_request checked
+  } else if (request.flags & wire::kFlagListen) {
+    policy::InboundRule rule;
+    decision = decide_listen(*d, who, request.addr, protocol_of(request), &rule);
+  } else {
+    decision = decide_send(*d, who, normalize_address(request.addr), protocol_of(request));
+  }
+  wire::ReasonReply reply{};
+  reply.magic = wire::kMagic;
+  reply.kind = static_cast<uint16_t>(wire::ReplyKind::kReason);
+  reply.allow = decision.allow ? 1 : 0;
+  const size_t length = std::min(decision.reason.size(), wire::kMaxReason - 1);
+  std::memcpy(reply.text, decision.reason.data(), length);
+  reply.length = static_cast<uint16_t>(length);
+  send_packet(fd, &reply, sizeof reply);
+  close(fd);
 }
 
 }  // namespace netleash::proxyd

@@ -1,5 +1,6 @@
-// The one-shot seqpacket queries: Op::kCheck (may I send there?) and
-// Op::kResolve (resolve a name the app's policy allows). One Request, one
+// The one-shot seqpacket queries: Op::kCheck (may I send there?),
+// Op::kResolve (resolve a name the app's policy allows) and Op::kExplain (why
+// was I refused? for the shim's NETLEASH_DEBUG output). One Request, one
 // reply, close.
 #pragma once
 
@@ -13,5 +14,6 @@ struct Daemon;
 // Both take ownership of `fd`.
 void query_check(Daemon* daemon, int fd, const PeerIdentity& who, const wire::Request& request);
 void query_resolve(Daemon* daemon, int fd, PeerIdentity who, const wire::Request& request);
+void query_explain(Daemon* daemon, int fd, const PeerIdentity& who, const wire::Request& request);
 
 }  // namespace netleash::proxyd

@@ -165,7 +165,10 @@ int run_service(const Options& options) {
     d.policies = std::make_shared<const policy::PolicySet>(std::move(*policies));
     d.stats.reloaded(true, now_unix_ms());
     d.audit = Audit::open(&loop, options.audit_log, &error);
-    if (d.audit != nullptr) d.audit->observe(&d.stats);
+    if (d.audit != nullptr) {
+      d.audit->observe(&d.stats);
+      d.audit->follow(&d.policies);
+    }
     if (d.audit == nullptr || !start(d, options, &error)) {
       std::fprintf(stderr, "netleashd: %s\n", error.c_str());
       d.stopping = true;

@@ -51,6 +51,15 @@ const char* validate_op(const wire::Request& request, Channel channel) {
       return nullptr;
     case wire::Op::kAccept:
       return "kAccept is reserved";
+    case wire::Op::kExplain:
+      if (stream) return "kExplain on the stream socket";
+      if (!has_terminating_nul(request.name, sizeof request.name)) return "name without a NUL";
+      if (request.name[0] != '\0') return nullptr;
+      if (!is_inet(request.addr.family)) return "kExplain without a name or an AF_INET/AF_INET6 address";
+      if (request.protocol != static_cast<uint8_t>(wire::Protocol::kTcp) &&
+          request.protocol != static_cast<uint8_t>(wire::Protocol::kUdp))
+        return "kExplain with an unknown protocol";
+      return nullptr;
   }
   return "unknown op";
 }

@@ -10,10 +10,14 @@
 
 namespace netleash::shim {
 
-void debug(const char* format, ...) {
+bool debug_enabled() {
   // Honoured in secure-execution processes too: it only prints.
   const char* env = getenv("NETLEASH_DEBUG");
-  if (env == nullptr || strcmp(env, "1") != 0) return;
+  return env != nullptr && strcmp(env, "1") == 0;
+}
+
+void debug(const char* format, ...) {
+  if (!debug_enabled()) return;
   int saved = errno;
   char line[512];
   int n = snprintf(line, sizeof line, "netleash[%d]: ", static_cast<int>(getpid()));

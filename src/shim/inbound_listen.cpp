@@ -99,6 +99,7 @@ int inbound_bind(VSocket* vs, int fd, bool any_port) {
   // The seqpacket socket may be connected to a closed association now.
   if (replace_unix_socket(fd, SOCK_SEQPACKET) != 0) debug("fd %d: cannot renew after bind", fd);
   debug("bind of UDP fd %d refused: %s", fd, strerror(err));
+  if (err == EACCES) debug_denied_address("bind", inbound_rule_address(vs), true, true);
   return fail(err);
 }
 
@@ -113,6 +114,7 @@ int inbound_listen(VSocket* vs, int fd, int backlog) {
   if (err == 0) store_state(vs, State::kListening);
   unlock(&vs->busy);
   debug("listen on fd %d: %s", fd, err == 0 ? "ok" : strerror(err));
+  if (err == EACCES) debug_denied_address("listen", inbound_rule_address(vs), false, true);
   return err == 0 ? 0 : fail(err);
 }
 

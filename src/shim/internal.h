@@ -15,6 +15,12 @@ namespace netleash::shim {
 // --- diagnostics (debug.cpp) ----------------------------------------------------
 // Prints to stderr only when NETLEASH_DEBUG=1. Never changes errno.
 void debug(const char* format, ...) __attribute__((format(printf, 1, 2)));
+bool debug_enabled();  // NETLEASH_DEBUG=1
+// After a denial, with NETLEASH_DEBUG=1 only: asks the daemon why (Op::kExplain)
+// and prints it. `op` is "connect", "sendto", "listen" or "bind"; `listen`:
+// `addr` is the address the app listens on. Never changes errno.
+void debug_denied_address(const char* op, const wire::Address& addr, bool udp, bool listen);
+void debug_denied_name(const char* name);  // a resolve the daemon refused
 
 // --- the seal (seal_guard.cpp) -----------------------------------------------------
 // True when the process could not be sealed: the shim then refuses every

@@ -69,7 +69,9 @@ int daemon_resolve(const char* name, int family, int socktype, int protocol, int
   out->canonical_name[wire::kMaxHostName] = '\0';
   switch (static_cast<wire::ResolveStatus>(out->status)) {
     case wire::ResolveStatus::kOk: break;
-    case wire::ResolveStatus::kNoName: return EAI_NONAME;
+    case wire::ResolveStatus::kNoName:
+      debug_denied_name(name);  // refused by the policy, or no such name: the daemon says which
+      return EAI_NONAME;
     case wire::ResolveStatus::kAgain: return EAI_AGAIN;
     case wire::ResolveStatus::kNoData: return EAI_NODATA;
     default: return EAI_FAIL;

@@ -308,6 +308,7 @@ int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
   }
   release_busy(vs);
   debug("connect fd %d: %s", fd, result == 0 ? "ok" : strerror(errno));
+  if (result != 0 && errno == EACCES) debug_denied_address("connect", dst, false, false);
   return result;
 }
 

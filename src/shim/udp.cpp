@@ -47,6 +47,8 @@ int check_destination(VSocket* vs, const wire::Address& dst) {
       reply.kind != static_cast<uint16_t>(wire::ReplyKind::kResult))
     return ECONNREFUSED;
   int err = reply.error == 0 ? 0 : EACCES;
+  // Once per socket and destination (the answer is cached): why, when debugging.
+  if (err == EACCES) debug_denied_address("sendto", dst, true, false);
   if (try_lock(&vs->cache_lock)) {
     CheckCacheEntry& slot = vs->cache[vs->cache_clock++ % kCheckCacheSize];
     slot.addr = dst;

@@ -92,7 +92,12 @@ def check_workload(nl, echo):
     listen = wait_for(lambda: next((a for a in nl.audit_lines() if a["op"] == "listen" and a["verdict"] == "allow"),
                                    None), 10, "the listen audit line")
 
-    s = status(nl)
+    # The client closed its second connection before saying "ready"; the daemon sees that EOF
+    # a moment later, so wait for the close record rather than race it.
+    def one_left_open():
+        s = status(nl)
+        return s if s["apps"].get("ctl-client", {}).get("open", {}).get("outbound_tcp") == 1 else None
+    s = wait_for(one_left_open, 10, "the closed connection's close record")
     d = s["daemon"]
     if d["policies"] != 2 or d["socket"] != nl.socket_path or d["pid"] != nl.daemon.pid:
         fail(f"daemon facts: {d}")

@@ -177,6 +177,8 @@ class UdpEchoServer(_Server):
                 data, peer = self.sock.recvfrom(65536)
             except OSError:
                 return
+            if peer is None:  # close() shut the socket down: recvfrom woke with no datagram
+                return
             with self.lock:
                 self.datagrams.append((data, peer))
             try:

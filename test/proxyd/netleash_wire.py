@@ -10,11 +10,15 @@ import struct
 MAGIC = 0x314C534E
 VERSION = 1
 OP_CONNECT, OP_DATAGRAM_OPEN, OP_RESOLVE, OP_CHECK = 1, 2, 3, 4
+OP_EXPLAIN = 7
+FLAG_LISTEN = 1 << 3
 PROTO_TCP, PROTO_UDP = 6, 17
 KIND_VERDICT, KIND_RESULT, KIND_RESOLVE = 1, 2, 3
+KIND_REASON = 5
 REQUEST_SIZE = 352  # test_wire_check.cpp checks this against sizeof(wire::Request)
 REPLY_SIZE = 16
 RESOLVE_REPLY_SIZE = 16 + 256 + 32 * 24  # sizeof(wire::ResolveReply)
+REASON_REPLY_SIZE = 512  # sizeof(wire::ReasonReply)
 HEADER_SIZE = 24
 STATUS_OK, STATUS_NONAME, STATUS_AGAIN, STATUS_FAIL, STATUS_NODATA = 0, 1, 2, 3, 4
 
@@ -126,6 +130,18 @@ def check(path, host, port, protocol):
     sock.close()
     assert kind == KIND_RESULT
     return error
+
+
+def explain(path, host=None, port=0, protocol=PROTO_TCP, name=b"", listen=False):
+    """kExplain: (would the daemon allow it now, its reason) for a destination, a name or a listen."""
+    sock = connect_seqpacket(path)
+    sock.send(request(OP_EXPLAIN, host, port, protocol, name=name, flags=FLAG_LISTEN if listen else 0))
+    data = sock.recv(REASON_REPLY_SIZE + 1)
+    sock.close()
+    assert len(data) == REASON_REPLY_SIZE, len(data)
+    magic, kind, length, allow = struct.unpack_from("<IHHi", data)
+    assert magic == MAGIC and kind == KIND_REASON
+    return allow == 1, data[16:16 + length].decode()
 
 
 def datagram_open(path, host=None, port=0):

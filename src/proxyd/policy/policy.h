@@ -82,6 +82,9 @@ struct AppPolicy {
   // are ordinary traffic judged by the outbound rules. Omitted: netleashd
   // answers them under this policy and they never leave the host.
   bool dns_direct = false;
+  // "mode": "learn": what the rules would deny is allowed and audited as
+  // learned (apply_mode); identity and runner refusals still deny.
+  bool learn = false;
   RunnerPins pins;
   std::vector<OutboundRule> outbound;
   std::vector<InboundRule> inbound;
@@ -94,6 +97,8 @@ struct Decision {
   std::string reason;  // short, for the audit log and debug output
   std::string via;     // the allowing outbound rule's peer, else empty
   std::string host;    // the name a host rule matched, else empty
+  // Learn mode allowed what the rules deny; `reason` says why it would be denied.
+  bool learned = false;
 };
 
 // Larger policy files are refused (policies are hand-written and small).
@@ -125,6 +130,9 @@ class PolicySet {
   // nullptr when the app has no policy. The pointer lives as long as the set.
   const AppPolicy* find(std::string_view app) const;
   const std::vector<AppPolicy>& apps() const { return apps_; }  // sorted by app id
+  // The app id an unknown `app` most likely meant ("perl_app" for
+  // "perl-app"), as for unknown keys; empty when none is close.
+  std::string closest_app(std::string_view app) const;
 
  private:
   std::vector<AppPolicy> apps_;
@@ -157,6 +165,10 @@ bool may_resolve(const AppPolicy& policy, std::string_view name);
 // either side being absent, 0.0.0.0 or :: matches any address. The rule index
 // names the rule whose `expose` the daemon binds.
 Decision match_listen(const AppPolicy& policy, const Endpoint& bound, Protocol protocol);
+
+// Learn mode: a denial of `policy`'s rules becomes an allow marked learned
+// that keeps the reason it would have been denied; anything else is unchanged.
+Decision apply_mode(const AppPolicy& policy, Decision decision);
 
 // May `peer` connect (or send) to the listener of inbound rule `rule`?
 Decision match_inbound_peer(const AppPolicy& policy, std::size_t rule, const IpAddress& peer);

@@ -78,8 +78,19 @@ Decision match_outbound(const AppPolicy& policy, const Endpoint& destination, Pr
     }
   }
   std::string what = describe(destination, protocol);
-  if (!host_names.empty()) what = host_names.front() + " " + what;
-  return deny("no rule matches " + what);
+  if (host_names.empty()) return deny("no rule matches " + what);
+  // The name stays on the denial's audit line too: netleashctl suggest writes host rules from it.
+  Decision decision = deny("no rule matches " + host_names.front() + " " + what);
+  decision.host = host_names.front();
+  return decision;
+}
+
+Decision apply_mode(const AppPolicy& policy, Decision decision) {
+  if (!policy.learn || decision.allow) return decision;
+  decision.allow = true;
+  decision.learned = true;
+  decision.reason = "learn mode, would deny: " + decision.reason;
+  return decision;
 }
 
 bool may_resolve(const AppPolicy& policy, std::string_view name) {

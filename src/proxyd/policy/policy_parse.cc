@@ -7,6 +7,7 @@
 #include "policy/policy.h"
 #include "policy/policy_diagnostics.h"
 #include "policy/policy_fields.h"
+#include "policy/policy_quote.h"
 #include "policy/policy_runner.h"
 
 namespace netleash::policy {
@@ -198,7 +199,7 @@ AppPolicy parse_document(const Node& root, Diagnostics& diagnostics) {
   if (!expect_kind(root, Kind::kObject, "a policy file", diagnostics)) return policy;
   // "$schema" lets editors find config/netleash.schema.json.
   const Fields fields(root, {"app", "users", "groups", "binary", "sha256", "outbound", "inbound",
-                             "resolve", "dns", "comment", "$schema"},
+                             "resolve", "dns", "mode", "comment", "$schema"},
                       "policy", diagnostics);
   if (const Node* app = string_field(fields, "app", diagnostics)) {
     if (is_identifier(app->string, kMaxAppId, "._@+-")) {
@@ -225,6 +226,14 @@ AppPolicy parse_document(const Node& root, Diagnostics& diagnostics) {
     } else {
       diagnostics.error(dns->offset, "\"dns\" must be \"direct\" (omit it to have netleashd answer "
                                      "the app's DNS queries)");
+    }
+  }
+  if (const Node* mode = string_field(fields, "mode", diagnostics)) {
+    if (mode->string == "learn" || mode->string == "enforce") {
+      policy.learn = mode->string == "learn";
+    } else {
+      diagnostics.error(mode->offset, "\"mode\" must be \"enforce\" (the default) or \"learn\", not " +
+                                          quoted(mode->string));
     }
   }
   policy.pins = detail::parse_runner_pins(fields, diagnostics);

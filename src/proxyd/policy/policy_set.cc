@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "policy/policy.h"
+#include "policy/unknown_key.h"
 
 namespace netleash::policy {
 namespace {
@@ -118,6 +119,13 @@ const AppPolicy* PolicySet::find(std::string_view app) const {
                                    [](const AppPolicy& policy, std::string_view id) { return policy.app < id; });
   if (it == apps_.end() || it->app != app) return nullptr;
   return &*it;
+}
+
+std::string PolicySet::closest_app(std::string_view app) const {
+  std::vector<std::string_view> ids;
+  ids.reserve(apps_.size());
+  for (const AppPolicy& policy : apps_) ids.push_back(policy.app);
+  return std::string(closest_key(app, ids));
 }
 
 }  // namespace netleash::policy

@@ -100,4 +100,20 @@ void ResolutionCache::erase(AppEntries& app, std::list<Entry>::iterator entry) {
   app.recency.erase(entry);
 }
 
+std::vector<IpAddress> ResolutionCache::addresses(std::string_view app, std::string_view name,
+                                                  std::uint64_t now) const {
+  std::vector<IpAddress> found;
+  const auto entries = apps_.find(app);
+  if (entries == apps_.end()) return found;
+  const std::string normalized = normalize_host_name(name);
+  for (const Entry& entry : entries->second.recency) {
+    const bool live = std::any_of(entry.names.begin(), entry.names.end(), [&](const Name& n) {
+      return n.name == normalized && n.expires > now;
+    });
+    if (live) found.push_back(entry.address);
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 }  // namespace netleash::policy

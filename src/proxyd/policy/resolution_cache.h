@@ -46,6 +46,10 @@ class ResolutionCache {
   // Counts as a use for the LRU order. Drops what it finds expired.
   std::vector<std::string> names(std::string_view app, const IpAddress& address, std::uint64_t now);
 
+  // The unexpired addresses `name` resolved to for `app` (netleashctl
+  // explain). Not a use: the LRU order stays.
+  std::vector<IpAddress> addresses(std::string_view app, std::string_view name, std::uint64_t now) const;
+
   // Drops every expired entry; call from a timer so idle apps release memory.
   void expire(std::uint64_t now);
   // Forgets an app entirely (e.g. its policy disappeared on reload).

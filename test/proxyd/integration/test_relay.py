@@ -123,9 +123,17 @@ try:
 except socket.timeout:
     extra = None
 checks = [w.check(P, '127.0.0.1', %d, w.PROTO_UDP), w.check(P, '127.0.0.1', %d, w.PROTO_UDP)]
-print(json.dumps([e, list(src), d[24:].decode(), extra, checks]))
-""" % (port, other, port, other), d)
-    assert out == [0, ["127.0.0.1", port], "ping", None, [0, 13]], out
+why = [w.explain(P, '127.0.0.1', %d, w.PROTO_UDP), w.explain(P, '127.0.0.1', %d, w.PROTO_UDP),
+       w.explain(P, name=b'example.com'), w.explain(P, '127.0.0.1', %d, w.PROTO_UDP, listen=True)]
+print(json.dumps([e, list(src), d[24:].decode(), extra, checks, why]))
+""" % (port, other, port, other, port, other, port), d)
+    # kExplain (NETLEASH_DEBUG's "why"): the reason, never an audit line.
+    assert out == [0, ["127.0.0.1", port], "ping", None, [0, 13],
+                   [[True, "outbound rule 0 (127.0.0.1/32) allows 127.0.0.1:%d/udp" % port],
+                    [False, "no rule matches 127.0.0.1:%d/udp" % other],
+                    [False, "no rule allows resolving this name"],
+                    [False, "no inbound rule for 127.0.0.1:%d/udp" % port]]], out
+    assert not [a for a in d.audit() if a["op"] in ("resolve", "listen")], d.audit()
     sendtos = [(a["dst"], a["verdict"]) for a in d.audit() if a["op"] == "sendto"]
     assert ("127.0.0.1:%d" % port, "allow") in sendtos and ("127.0.0.1:%d" % other, "deny") in sendtos
 

@@ -96,7 +96,7 @@ TEST_CASE("unknown and duplicate keys point at the key", "[errors]") {
         Errors{"p.json:2:2: unknown key \"outbund\" in policy (did you mean \"outbound\"?)"});
   CHECK(parse_errors(R"({"app": "a", "zzz": 1})") ==
         Errors{"p.json:1:14: unknown key \"zzz\" in policy (allowed: app users groups binary sha256 outbound "
-               "inbound resolve dns comment $schema)"});
+               "inbound resolve dns mode comment $schema)"});
   CHECK(parse_errors("{\"app\": \"a\",\n \"app\": \"b\"}") ==
         Errors{"p.json:2:2: duplicate key \"app\" (first at p.json:1:2)"});
   CHECK(parse_errors(R"({"app": "a", "outbound": [{"cidr": "10.0.0.0/8", "prot": "udp"}]})") ==
@@ -222,20 +222,20 @@ TEST_CASE("all errors of a file are reported, in file order", "[errors]") {
                       "p.json:6:7: unknown key \"hots\" in outbound rule (did you mean \"host\"?)",
                       "p.json:8:16: an inbound rule needs \"expose\"",
                       "p.json:9:3: unknown key \"extra\" in policy (allowed: app users groups binary sha256 outbound "
-                      "inbound resolve dns comment $schema)",
+                      "inbound resolve dns mode comment $schema)",
                   });
 }
 
 TEST_CASE("quoted text is escaped so that every error is one line", "[errors]") {
   CHECK(parse_errors(R"({"app": "a", "outbound": [{"host": "a\nb\u0000\"c"}], "k\t": 1})") ==
         Errors{R"(p.json:1:36: "a\nb\u0000\"c" is not a valid DNS name)",
-               R"(p.json:1:55: unknown key "k\t" in policy (allowed: app users groups binary sha256 outbound inbound resolve dns comment $schema))"});
+               R"(p.json:1:55: unknown key "k\t" in policy (allowed: app users groups binary sha256 outbound inbound resolve dns mode comment $schema))"});
   CHECK(parse_errors(R"({"app": "a", "outbound": [{"cidr": "10.0.0.1\u0000"}]})") ==
         Errors{R"(p.json:1:36: "10.0.0.1\u0000" is not an IP address)"});
   const std::string long_key(100, 'k');
   CHECK(parse_errors(R"({"app": "a", ")" + long_key + R"(": 1})") ==
         Errors{"p.json:1:14: unknown key \"" + std::string(64, 'k') +
-               "...\" in policy (allowed: app users groups binary sha256 outbound inbound resolve dns comment $schema)"});
+               "...\" in policy (allowed: app users groups binary sha256 outbound inbound resolve dns mode comment $schema)"});
 }
 
 TEST_CASE("the number of errors per file is capped", "[errors]") {

@@ -54,7 +54,7 @@ TEST_CASE("load_dir collects the errors of every file and loads nothing", "[load
   Errors errors;
   CHECK_FALSE(PolicySet::load_dir(dir.path(), &errors));
   CHECK(errors == Errors{two + ":2:2: unknown key \"bogus\" in policy (allowed: app users groups binary sha256 outbound "
-                               "inbound resolve dns comment $schema)",
+                               "inbound resolve dns mode comment $schema)",
                          three + ":1:9: \"app\" must be a string, not number"});
 }
 

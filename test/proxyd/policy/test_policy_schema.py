@@ -33,6 +33,8 @@ for path in policies:
 valid = [
     {"app": "a"},
     {"app": "x@y+z_1.2-3", "resolve": "any", "dns": "direct", "comment": "c", "$schema": "s"},
+    {"app": "a", "mode": "learn"},
+    {"app": "a", "mode": "enforce"},
     {"app": "a", "outbound": [{"host": "*.example.internal", "ports": [443, "8000-8099"]},
                               {"cidr": "::ffff:10.0.0.0/104", "protocol": "any", "via": "hostb"},
                               {"host": "Example.COM."}]},
@@ -48,6 +50,7 @@ invalid = [
     {"app": "a", "unknown": 1},
     {"app": "a", "resolve": "all"},
     {"app": "a", "dns": "daemon"},
+    {"app": "a", "mode": "Learn"},
     {"app": "a", "outbound": [{}]},
     {"app": "a", "outbound": [{"host": "a", "cidr": "10.0.0.0/8"}]},
     {"app": "a", "outbound": [{"host": "a..b"}]},

@@ -81,3 +81,37 @@ TEST_CASE("a close line carries bytes both ways and the duration") {
   CHECK(j["bytes_received"] == 20);
   CHECK(j["duration_ms"] == 30);
 }
+
+TEST_CASE("learn mode: a learned allow says so, and every line of the app carries the mode") {
+  AuditEvent e;
+  e.op = "connect";
+  e.app = "demo";
+  e.dst = "192.0.2.1:80";
+  e.allow = true;
+  e.learned = true;
+  e.reason = "learn mode, would deny: no rule matches 192.0.2.1:80/tcp";
+  json j = json::parse(netleash::proxyd::format_audit_line(e, 0, true));
+  CHECK(j["verdict"] == "allow");
+  CHECK(j["learned"] == true);
+  CHECK(j["mode"] == "learn");
+  CHECK(j["rule"].is_null());
+  // Enforce mode (the default) adds neither key.
+  e.learned = false;
+  j = json::parse(netleash::proxyd::format_audit_line(e, 0));
+  CHECK_FALSE(j.contains("learned"));
+  CHECK_FALSE(j.contains("mode"));
+  CloseEvent c;
+  c.app = "demo";
+  CHECK(json::parse(netleash::proxyd::format_close_line(c, 0, true))["mode"] == "learn");
+}
+
+TEST_CASE("inbound lines name their protocol; others have none") {
+  AuditEvent e;
+  e.op = "listen";
+  e.listen = "127.0.0.1:53";
+  e.protocol = "udp";
+  CHECK(json::parse(netleash::proxyd::format_audit_line(e, 0))["protocol"] == "udp");
+  e.op = "connect";
+  e.protocol = nullptr;
+  CHECK_FALSE(json::parse(netleash::proxyd::format_audit_line(e, 0)).contains("protocol"));
+}

@@ -187,3 +187,26 @@ TEST_CASE("kListen is a stream request with an address and no padding") {
   r.length = sizeof r + 16;
   CHECK(validate_request(r, Channel::kStream) != nullptr);
 }
+
+TEST_CASE("kExplain: a name, or an address with a known protocol, on the seqpacket socket only") {
+  auto r = connect_request("127.0.0.1", 80);
+  r.op = static_cast<uint16_t>(wire::Op::kExplain);
+  CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  CHECK(validate_request(r, Channel::kStream) != nullptr);
+  r.flags = wire::kFlagListen;
+  CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  SECTION("unknown protocol") {
+    r.protocol = 1;
+    CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+  }
+  SECTION("neither name nor address") {
+    r.addr.family = 0;
+    CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+    std::strcpy(r.name, "example.com");
+    CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  }
+  SECTION("a name without a NUL") {
+    std::memset(r.name, 'a', sizeof r.name);
+    CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
+  }
+}
