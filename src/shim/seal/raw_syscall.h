@@ -1,5 +1,5 @@
-// System calls without libc, for the seal: it runs as an audit module before
-// libc is initialised (and the shim's own `syscall` is interposed), so it
+// System calls without libc, for the seal: it runs in the patcher's preinit
+// hook (src/patcher/preinit/), position-independent code without libc (and the shim's own `syscall` is interposed), so it
 // issues the instruction itself. Returns the kernel's value: a negative errno
 // on failure.
 #pragma once
