@@ -1,5 +1,7 @@
 #include "base.h"
 
+#include "preinit_hook.h"
+
 namespace netleash::elf {
 
 namespace {
@@ -135,16 +137,31 @@ Base make_base(const ElfFile& file, const Classification& cls) {
     base.dynstr_size = shim_offset;
   }
 
-  // Drop the note's section header. Only the last header can go without renumbering every
-  // sh_link/st_shndx after it; otherwise it becomes an empty SHT_NULL entry.
+  // Drop the section headers netleash added: the note's and the preinit hook's. Only
+  // trailing headers can go without renumbering every sh_link/st_shndx after them; the
+  // others become empty SHT_NULL entries.
+  std::vector<bool> ours(base.shdrs.size(), false);
   for (size_t i = 0; i < base.shdrs.size(); ++i) {
-    if (base.shdrs[i].sh_type != SHT_NOTE || base.shdrs[i].sh_offset != note.offset) continue;
-    if (i + 1 == base.shdrs.size()) {
-      base.shdrs.pop_back();
-    } else {
+    const Shdr& s = base.shdrs[i];
+    const std::string name = file.section_name(i);
+    bool hook = (name == kHookSectionName || name == kHookRelaSectionName ||
+                 name == kPreinitArraySectionName) &&
+                contains(tail.p_offset, tail.p_filesz, s.sh_offset, s.sh_size);
+    if ((s.sh_type == SHT_NOTE && s.sh_offset == note.offset) || hook) {
       base.shdrs[i] = Shdr{};
+      ours[i] = true;
     }
-    break;
+  }
+  while (!base.shdrs.empty() && ours[base.shdrs.size() - 1]) base.shdrs.pop_back();
+
+  // The entries the preinit hook appended to .dynamic: a block that starts with a
+  // DT_PREINIT_ARRAY into the netleash segment (preinit_hook.h) and runs to the end.
+  for (size_t i = 0; i < base.dynamic.size(); ++i) {
+    const Dyn& d = base.dynamic[i];
+    if (d.d_tag == DT_PREINIT_ARRAY && contains(tail.p_vaddr, tail.p_memsz, d.d_val, 8)) {
+      base.dynamic.resize(i);
+      break;
+    }
   }
   return base;
 }

@@ -24,6 +24,7 @@ using Shdr = ElfShdr<E>;
 using Dyn = ElfDyn<E>;
 using Nhdr = ElfNhdr<E>;
 using Sym = ElfSym<E>;
+using Rela = ElfRela<E>;
 
 // Any reason the file cannot be processed: not ELF, truncated, corrupt, or unsupported.
 // The message is a short phrase suitable after "netleash-patch: FILE: ".

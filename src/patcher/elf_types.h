@@ -87,6 +87,15 @@ struct ElfDyn<E> {
 };
 
 template <typename E> struct ElfSym;
+template <typename E> struct ElfRela;
+
+template <typename E>
+  requires E::is_64
+struct ElfRela<E> {
+  U64<E> r_offset;
+  U64<E> r_info;
+  I64<E> r_addend;
+};
 
 template <typename E>
   requires E::is_64
@@ -113,6 +122,7 @@ static_assert(sizeof(ElfShdr<Elf64LE>) == 64);
 static_assert(sizeof(ElfDyn<Elf64LE>) == 16);
 static_assert(sizeof(ElfNhdr<Elf64LE>) == 12);
 static_assert(sizeof(ElfSym<Elf64LE>) == 24);
+static_assert(sizeof(ElfRela<Elf64LE>) == 24);
 
 // The identity record: owner "netleash", type NT_NETLEASH_APP, descriptor = app id text.
 inline constexpr char kNoteOwner[] = "netleash";

@@ -8,9 +8,36 @@
 #include <nlohmann/json.hpp>
 
 #include "classify.h"
+#include "base.h"
 #include "elf_file.h"
+#include "preinit_hook.h"
 
 namespace netleash::elf {
+
+namespace {
+
+void inspect_seal(const ElfFile& file, const Classification& c, Report& r) {
+  if (!c.record && (c.linkage != Linkage::Dynamic || c.hard_reason)) return;
+  if (has_hook(file, c)) {
+    r.seal = "preinit";
+    return;
+  }
+  r.seal = "constructor";
+  try {
+    r.seal_reason = check_hook(file, make_base(file, c)).refusal;
+  } catch (const ElfError& e) {
+    r.seal_reason = e.what();
+  }
+  if (!r.seal_reason) {
+    if (c.record) {
+      r.seal_reason = "patched without the preinit hook (an older netleash-patch): patch it again";
+    } else {
+      r.seal = "preinit";
+    }
+  }
+}
+
+}  // namespace
 
 Report inspect_file(const std::string& path) {
   Report r;
@@ -33,6 +60,7 @@ Report inspect_file(const std::string& path) {
     r.setuid = c.setuid;
     r.interposable = c.interposable;
     r.reason = c.reason;
+    inspect_seal(file, c, r);
   } catch (const ElfError& e) {
     r.reason = e.what();
   }
@@ -49,7 +77,8 @@ std::string format_report(const Report& r, bool json) {
         {"file", r.file},         {"patched", r.patched},   {"app", optional(r.app)},
         {"shim", optional(r.shim)}, {"linkage", optional(r.linkage)}, {"go", r.go},
         {"setuid", r.setuid},     {"interposable", r.interposable},
-        {"reason", optional(r.reason)},
+        {"reason", optional(r.reason)}, {"seal", optional(r.seal)},
+        {"seal_reason", optional(r.seal_reason)},
     };
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
@@ -62,6 +91,7 @@ std::string format_report(const Report& r, bool json) {
   if (r.setuid) out += ", setuid/setgid/capabilities";
   out += r.interposable ? ", interposable" : ", not interposable";
   if (r.reason) out += " (" + *r.reason + ")";
+  if (r.seal) out += "; seal " + *r.seal + (r.seal_reason ? " (" + *r.seal_reason + ")" : "");
   return out;
 }
 

@@ -17,6 +17,11 @@ struct Report {
   bool setuid = false;
   bool interposable = false;
   std::optional<std::string> reason;
+  // Where a patched program is sealed: "preinit" (the hook, before any library
+  // constructor) or "constructor" (the shim's, after the constructors of libraries
+  // loaded after it), with why not preinit. For an unpatched file: what patching gives.
+  std::optional<std::string> seal;
+  std::optional<std::string> seal_reason;
 };
 
 Report inspect_file(const std::string& path);

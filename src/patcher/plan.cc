@@ -6,6 +6,7 @@
 
 #include "base.h"
 #include "notes.h"
+#include "preinit_hook.h"
 #include "slots.h"
 #include "symbols.h"
 
@@ -76,12 +77,14 @@ struct Placement {
 std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
                               const Request& request) {
   const bool patch = request.op == Request::Op::Patch;
-  if (patch && cls.record && cls.record->app == request.app && cls.shim == request.shim) {
-    return std::nullopt;
-  }
   if (!patch && !cls.record) return std::nullopt;
 
   Base base = make_base(file, cls);
+  const HookCheck hook = patch ? check_hook(file, base) : HookCheck{};
+  if (patch && cls.record && cls.record->app == request.app && cls.shim == request.shim &&
+      has_hook(file, cls) == hook.shape.has_value()) {
+    return std::nullopt;
+  }
   Plan plan;
   const uint64_t align = file.max_load_align();
   const uint64_t T = base.tail_offset, V = base.tail_vaddr;
@@ -112,6 +115,8 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
     dynamic.push_back(needed_entry);
   }
   dynamic.insert(dynamic.end(), base.dynamic.begin(), base.dynamic.end());
+  const size_t hook_entries_at = dynamic.size();  // filled once the layout is known
+  if (hook.shape) dynamic.resize(dynamic.size() + hook.shape->dynamic_entries());
   dynamic.resize(dynamic.size() + 1 + kSpareDynamicEntries);  // DT_NULL terminator + spares
   at = dynamic_at + dynamic.size() * sizeof(Dyn);
   const uint64_t dynstr_at = at;
@@ -128,6 +133,13 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
   std::vector<unsigned char> note = patch ? encode_identity_note(request.app, choice.note_align)
                                           : std::vector<unsigned char>{};
   at += note.size();
+  std::optional<HookLayout> hook_layout;
+  if (hook.shape) {
+    hook_layout = layout_hook(*hook.shape, V, at);
+    at = hook_layout->end;
+    std::vector<Dyn> entries = hook_dynamic(*hook.shape, *hook_layout, V);
+    std::copy(entries.begin(), entries.end(), dynamic.begin() + static_cast<long>(hook_entries_at));
+  }
   const uint64_t tail_size = at;
   if (choice.group && placements.back().at + placements.back().from.size != note_at) {
     throw ElfError("internal error: identity note not adjacent to its note segment");
@@ -162,6 +174,9 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
   load = Phdr{};
   load.p_type = PT_LOAD;
   load.p_flags = PF_R | PF_W;  // ld.so writes DT_DEBUG and relocates d_ptr in place
+  // The hook runs from this segment, and itself makes its pages R+X and the rest R+W
+  // before any library constructor runs (preinit/preinit_entry.cc).
+  if (hook_layout) load.p_flags = PF_R | PF_W | PF_X;
   load.p_offset = T;
   load.p_vaddr = load.p_paddr = V;
   load.p_filesz = load.p_memsz = tail_size;
@@ -247,6 +262,34 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
       n.sh_addralign = choice.note_align;
       shdrs.push_back(n);
     }
+    if (hook_layout) {
+      auto add = [&](const char* name, uint32_t type, uint64_t flags, uint64_t at_, uint64_t size,
+                     uint64_t alignment, uint64_t entsize, uint32_t link) {
+        Shdr h{};
+        h.sh_name = section_name_offset(shstrtab, name);
+        h.sh_type = type;
+        h.sh_flags = flags;
+        h.sh_offset = T + at_;
+        h.sh_addr = V + at_;
+        h.sh_size = size;
+        h.sh_addralign = alignment;
+        h.sh_entsize = entsize;
+        h.sh_link = link;
+        shdrs.push_back(h);
+      };
+      // Headers for what the hook added, so that strip keeps it and tools can name it.
+      if (hook.shape->pie) {
+        uint32_t dynsym = 0;
+        for (size_t i = 0; i < shdrs.size(); ++i) {
+          if (shdrs[i].sh_type == SHT_DYNSYM) dynsym = static_cast<uint32_t>(i);
+        }
+        add(kHookRelaSectionName, SHT_RELA, SHF_ALLOC, hook_layout->rela_at, hook_layout->rela_size, 8,
+            sizeof(Rela), dynsym);
+      }
+      add(kPreinitArraySectionName, SHT_PREINIT_ARRAY, SHF_ALLOC | SHF_WRITE, hook_layout->slot_at, 8, 8, 8, 0);
+      add(kHookSectionName, SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, hook_layout->blob_at,
+          hook_layout->end - hook_layout->blob_at, 4096, 0, 0);
+    }
     if (shstrndx != SHN_UNDEF && shstrndx < shdrs.size()) {
       shdrs[shstrndx].sh_offset = trailer_at;
       shdrs[shstrndx].sh_size = shstrtab.size();
@@ -275,6 +318,11 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
     plan.pieces.push_back(Piece{T + m.at, {}, m.from.offset, m.from.size});
   }
   if (patch) plan.pieces.push_back(Piece{T + note_at, note, 0, 0});
+  if (hook_layout) {
+    for (HookPiece& h : hook_pieces(*hook.shape, *hook_layout, V)) {
+      plan.pieces.push_back(Piece{T + h.at, std::move(h.bytes), h.source, h.length});
+    }
+  }
   plan.pieces.insert(plan.pieces.end(), trailer.begin(), trailer.end());
   std::vector<Piece> symbols = relocate_symbols(*file.view, base.shdrs, shdrs, symbol_delta);
   plan.pieces.insert(plan.pieces.end(), symbols.begin(), symbols.end());
@@ -293,6 +341,19 @@ std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
     plan.shim_string = base.dynstr_size;
   }
   plan.segment_index = segment;
+  if (hook_layout) {
+    Plan::Hook h;
+    h.slot_vaddr = V + hook_layout->slot_at;
+    h.entry_vaddr = hook_entry_vaddr(*hook_layout, V);
+    h.blob_offset = T + hook_layout->blob_at;
+    h.blob_vaddr = V + hook_layout->blob_at;
+    if (hook.shape->pie) {
+      h.rela_vaddr = V + hook_layout->rela_at;
+      h.rela_size = hook_layout->rela_size;
+    }
+    plan.hook = h;
+  }
+  plan.seal_refusal = hook.refusal;
   return plan;
 }
 

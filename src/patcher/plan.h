@@ -49,10 +49,22 @@ struct Plan {
   std::optional<std::string> shim;  // the leading DT_NEEDED when patching
   uint64_t shim_string = 0;         // its offset in the new .dynstr
   uint64_t segment_index = 0;       // the new PT_LOAD in phdrs
+
+  // The preinit hook (preinit_hook.h) when the plan adds it, or why not (patching only).
+  struct Hook {
+    uint64_t slot_vaddr = 0;   // the DT_PREINIT_ARRAY slot
+    uint64_t entry_vaddr = 0;  // what the slot holds (plus the load bias for a PIE)
+    uint64_t blob_offset = 0;  // file offset of the blob, page-aligned in memory
+    uint64_t blob_vaddr = 0;
+    uint64_t rela_vaddr = 0;   // PIE: the copied DT_RELA table, slot relocation last
+    uint64_t rela_size = 0;
+  };
+  std::optional<Hook> hook;
+  std::optional<std::string> seal_refusal;
 };
 
-// Returns nullopt when the file is already in the requested state (same id and shim, or
-// nothing to remove). Throws ElfError when the file's layout cannot be handled.
+// Returns nullopt when the file is already in the requested state (same id, shim and
+// preinit hook, or nothing to remove). Throws ElfError when the file's layout cannot be handled.
 std::optional<Plan> make_plan(const ElfFile& file, const Classification& cls,
                               const Request& request);
 

@@ -38,7 +38,10 @@ void check_loads(const ElfFile& input, const Plan& plan, std::vector<std::string
         p.p_filesz > plan.output_size - p.p_offset) {
       problems.push_back("PT_LOAD file range is invalid");
     }
-    if ((p.p_flags & PF_W) && (p.p_flags & PF_X) && !unchanged_from_input(input, p)) {
+    // Only the netleash segment of a plan with the preinit hook may be W+X: the hook
+    // restores W^X before any library code runs (check_hook below).
+    if ((p.p_flags & PF_W) && (p.p_flags & PF_X) && !unchanged_from_input(input, p) &&
+        !(plan.hook && &p == &plan.phdrs[plan.segment_index])) {
       problems.push_back("new PT_LOAD is writable and executable");
     }
     if (previous) {
@@ -131,6 +134,41 @@ void check_dynamic(const Plan& plan, std::vector<std::string>& problems) {
   }
 }
 
+// The preinit hook: one DT_PREINIT_ARRAY of one slot in the netleash segment, holding
+// (or, in a PIE, relocated to) the entry of a blob that starts a page of its own inside
+// an R+W+X segment; a PIE's last DT_RELA table lies in the segment and ends with the
+// slot's RELATIVE relocation.
+void check_hook(const Plan& plan, std::vector<std::string>& problems) {
+  size_t preinit = 0;
+  uint64_t slot = 0, slot_size = 0, rela = 0, relasz = 0;
+  for (const Dyn& d : plan.dynamic) {
+    if (d.d_tag == DT_PREINIT_ARRAY) ++preinit, slot = d.d_val;
+    if (d.d_tag == DT_PREINIT_ARRAYSZ) slot_size = d.d_val;
+    if (d.d_tag == DT_RELA) rela = d.d_val;  // the last one counts (glibc)
+    if (d.d_tag == DT_RELASZ) relasz = d.d_val;
+  }
+  if (!plan.hook) {
+    if (plan.phdrs[plan.segment_index].p_flags & PF_X) problems.push_back("netleash segment is executable without the hook");
+    return;
+  }
+  const Plan::Hook& h = *plan.hook;
+  const Phdr& seg = plan.phdrs[plan.segment_index];
+  if (preinit != 1 || slot != h.slot_vaddr || slot_size != 8) {
+    problems.push_back("DT_PREINIT_ARRAY is not the hook's one slot");
+  }
+  if (seg.p_flags != (PF_R | PF_W | PF_X)) problems.push_back("the hook's segment is not R+W+X");
+  if (!inside(seg.p_vaddr, seg.p_filesz, h.slot_vaddr, 8) ||
+      !inside(seg.p_vaddr, seg.p_filesz, h.entry_vaddr, 1) || h.entry_vaddr < h.blob_vaddr ||
+      h.blob_vaddr % 4096 != 0 || h.blob_offset - seg.p_offset != h.blob_vaddr - seg.p_vaddr) {
+    problems.push_back("the preinit hook lies outside its segment or shares a page with data");
+  }
+  if (plan.ehdr.e_type == ET_DYN &&
+      (rela != h.rela_vaddr || relasz != h.rela_size || relasz < sizeof(Rela) ||
+       !inside(seg.p_vaddr, seg.p_filesz, rela, relasz) || rela + relasz > h.slot_vaddr)) {
+    problems.push_back("DT_RELA does not end with the hook's relocation");
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> validate(const ElfFile& input, const Plan& plan) {
@@ -138,6 +176,7 @@ std::vector<std::string> validate(const ElfFile& input, const Plan& plan) {
   check_loads(input, plan, problems);
   check_segments(plan, problems);
   check_dynamic(plan, problems);
+  check_hook(plan, problems);
   return problems;
 }
 

@@ -5,9 +5,12 @@
 //
 // When: the dynamic loader runs a DT_NEEDED library's constructor after those
 // of the libraries loaded after it, so the program's other libraries have run
-// their constructors (and IFUNC resolvers) by now; the seal holds against the
-// program's own code, its later library code and everything it starts. A
-// process already sealed (a child of a sealed one) costs one probe.
+// their constructors (and IFUNC resolvers) by now. On x86_64 the patcher's
+// preinit hook (src/patcher/preinit/) has normally sealed the process before
+// any of them; this constructor is the seal of files without the hook
+// (--inspect says "seal": "constructor") and reports a seal that failed. A
+// process already sealed (by the hook, or a child of a sealed one) costs one
+// probe.
 //
 // If the seal cannot be installed the process gets no network: every Internet
 // socket is refused with EACCES, and one line on stderr says why.

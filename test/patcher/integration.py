@@ -82,9 +82,44 @@ int connect(int fd, const struct sockaddr* addr, socklen_t len) {
 }
 """
 
+# Linked into every test program: its constructor runs before the shim's (glibc runs a
+# DT_NEEDED library's constructor after those of libraries loaded after it), so it sees
+# whether the preinit hook sealed the process first (the seal answers the probe prctl with
+# errno 4042, shim/seal/filter.h) and whether any mapping is still writable and executable.
+CTOR_LIBRARY = r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+__attribute__((constructor)) static void probe(void) {
+  const char* path = getenv("NL_TEST_SEALED");
+  if (!path) return;
+  int sealed = prctl(0x4e4c5331, 0, 0, 0, 0) == -1 && errno == 4042;
+  int wx = 0;
+  FILE* maps = fopen("/proc/self/maps", "r");
+  char line[512];
+  while (maps && fgets(line, sizeof line, maps)) {
+    if (strstr(line, " rwx")) wx = 1;
+  }
+  if (maps) fclose(maps);
+  char text[64];
+  snprintf(text, sizeof text, "%s %s\n", sealed ? "sealed" : "unsealed", wx ? "wx" : "no-wx");
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd >= 0) { write(fd, text, strlen(text)); close(fd); }
+}
+"""
+
 VERSION_SCRIPT = "VERS_1.0 { global: exported_answer; local: *; };\n"
 
 NOTE_LINE = "with owner name 'netleash'"  # eu-elflint rejects every note owner it doesn't know
+# The preinit hook appends DT_RELA/DT_RELASZ after a PIE's own (src/patcher/preinit_hook.h).
+# eu-elflint wants each tag once; glibc's elf_get_dynamic_info stores info[tag] = dyn in a
+# forward loop, so the last entry wins, and the "sealed before library constructors" check
+# below proves at run time that ld.so applied the relocation in the second table.
+DUPLICATE_RELA_LINES = ("more than one entry with tag RELA", "more than one entry with tag RELASZ")
 
 
 def run(cmd, **kw):
@@ -118,16 +153,21 @@ def linker_works(tmp, ld, flags):
     return run(["gcc", f"-fuse-ld={ld}", *flags, src, "-o", out]).returncode == 0
 
 
-def run_program(tmp, exe, env_extra=None):
+def run_program(tmp, exe, env_extra=None, sealed_out=None):
+    """Runs `exe`; `sealed_out` (a list) receives what the constructor probe saw."""
     marker = os.path.join(tmp, "marker")
     connect = os.path.join(tmp, "connect")
-    for p in (marker, connect):
+    sealed = os.path.join(tmp, "sealed")
+    for p in (marker, connect, sealed):
         if os.path.exists(p):
             os.unlink(p)
-    env = dict(os.environ, LD_BIND_NOW="1", NL_TEST_MARKER=marker, NL_TEST_CONNECT=connect)
+    env = dict(os.environ, LD_BIND_NOW="1", NL_TEST_MARKER=marker, NL_TEST_CONNECT=connect,
+               NL_TEST_SEALED=sealed)
     env.update(env_extra or {})
     r = run([exe], env=env)
     read = lambda p: open(p).read() if os.path.exists(p) else ""
+    if sealed_out is not None:
+        sealed_out.append(read(sealed))
     return r.returncode, r.stdout, read(marker), read(connect)
 
 
@@ -161,12 +201,14 @@ NOTE_SECTIONS = ["-R", ".note.ABI-tag", "-R", ".note.gnu.property", "-R", ".note
 
 def test_case(tmp, shim, name, compiler, source, flags):
     exe = os.path.join(tmp, name)
-    b = run([compiler, *flags, source, "-o", exe])
+    b = run([compiler, *flags, source, "-o", exe, "-L", tmp, "-Wl,--no-as-needed", "-lnlctor",
+             "-Wl,-rpath," + tmp])
     if not check(b.returncode == 0, f"{name} build", b.stderr[-400:]):
         return
     if "nonotes" in name:  # no note at all: only empty PT_NOTEs are left
         check(run(["objcopy", *NOTE_SECTIONS, exe]).returncode == 0, f"{name} objcopy")
-    base_rc, base_out, base_marker, _ = run_program(tmp, exe)
+    probe = []
+    base_rc, base_out, base_marker, _ = run_program(tmp, exe, sealed_out=probe)
     if base_rc != 0:
         # e.g. mold's DT_RELR output lacks the GLIBC_ABI_DT_RELR dependency glibc
         # 2.36 wants: a limit of the toolchain, not of this machine's set-up, so
@@ -175,50 +217,62 @@ def test_case(tmp, shim, name, compiler, source, flags):
         os.unlink(exe)
         return
     check(base_marker == "", f"{name} unpatched run", base_out)
+    check(probe == ["unsealed no-wx\n"], f"{name} unpatched probe", str(probe))
     out = exe + ".patched"
     p = run([PATCH, "--app", "test.app", "--shim", shim, "-o", out, exe])
     if not check(p.returncode == 0, f"{name} patch", p.stderr):
         return
     check(os.stat(out).st_mode == os.stat(exe).st_mode, f"{name} mode kept")
-    rc, stdout, marker, connect = run_program(tmp, out)
+    probe = []
+    rc, stdout, marker, connect = run_program(tmp, out, sealed_out=probe)
     check(rc == base_rc and stdout == base_out, f"{name} output", f"{stdout!r} vs {base_out!r}")
+    # The preinit hook sealed the process before a library constructor ran, and had put
+    # W^X back by then.
+    check(probe == ["sealed no-wx\n"], f"{name} sealed before library constructors", str(probe))
     check(marker == "loaded\n", f"{name} shim constructor ran", repr(marker))
     check(connect == "connect\n", f"{name} connect interposed", repr(connect))
     check(shim_before_libc(tmp, out, shim), f"{name} shim listed before libc")
     info = inspect(out)
-    check(info["patched"] and info["app"] == "test.app" and info["shim"] == shim,
-          f"{name} inspect", str(info))
+    check(info["patched"] and info["app"] == "test.app" and info["shim"] == shim and
+          info["seal"] == "preinit" and info["seal_reason"] is None, f"{name} inspect", str(info))
     new_warnings = readelf_warnings(out) - readelf_warnings(exe)
     check(not new_warnings, f"{name} readelf warnings", str(new_warnings))
-    new_lint = {l for l in elflint(out) - elflint(exe) if NOTE_LINE not in l}
+    new_lint = {l for l in elflint(out) - elflint(exe)
+                if NOTE_LINE not in l and not l.endswith(DUPLICATE_RELA_LINES)}
     check(not new_lint, f"{name} eu-elflint", str(sorted(new_lint)[:3]))
     stripped = out + ".stripped"
     shutil.copy2(out, stripped)
     s = run(["strip", stripped])
     check(s.returncode == 0 and s.stderr == "", f"{name} strip", s.stderr)
-    rc, stdout, marker, connect = run_program(tmp, stripped)
-    check(rc == base_rc and stdout == base_out and marker == "loaded\n" and connect,
-          f"{name} stripped run", f"{rc} {stdout!r} {marker!r}")
+    probe = []
+    rc, stdout, marker, connect = run_program(tmp, stripped, sealed_out=probe)
+    check(rc == base_rc and stdout == base_out and marker == "loaded\n" and connect and
+          probe == ["sealed no-wx\n"], f"{name} stripped run", f"{rc} {stdout!r} {marker!r} {probe}")
     check(inspect(stripped)["app"] == "test.app", f"{name} stripped inspect")
     # Re-patching: same id is byte-identical, another id updates, remove restores.
     again = out + ".again"
     run([PATCH, "--app", "test.app", "--shim", shim, "-o", again, out])
     check(open(again, "rb").read() == open(out, "rb").read(), f"{name} idempotent")
     run([PATCH, "--app", "other.app", "--shim", shim, "-o", again, out])
-    rc, stdout, marker, _ = run_program(tmp, again)
-    check(inspect(again)["app"] == "other.app" and stdout == base_out and marker == "loaded\n",
-          f"{name} id update", stdout)
+    probe = []
+    rc, stdout, marker, _ = run_program(tmp, again, sealed_out=probe)
+    check(inspect(again)["app"] == "other.app" and stdout == base_out and marker == "loaded\n" and
+          probe == ["sealed no-wx\n"], f"{name} id update", f"{stdout!r} {probe}")
     removed = out + ".removed"
     r = run([PATCH, "--remove", "-o", removed, again])
-    rc, stdout, marker, connect = run_program(tmp, removed)
+    probe = []
+    rc, stdout, marker, connect = run_program(tmp, removed, sealed_out=probe)
     info = inspect(removed)
     check(r.returncode == 0 and not info["patched"] and info["shim"] is None and
-          stdout == base_out and marker == "" and connect == "", f"{name} remove", r.stderr)
+          stdout == base_out and marker == "" and connect == "" and
+          probe == ["unsealed no-wx\n"], f"{name} remove", f"{r.stderr} {probe}")
     check(not shim_before_libc(tmp, removed, shim), f"{name} remove drops the shim")
     # Patching the removed file reuses the segment: same size class, runs, strips.
     r = run([PATCH, "--app", "back", "--shim", shim, "-o", again, removed])
-    rc, stdout, marker, _ = run_program(tmp, again)
+    probe = []
+    rc, stdout, marker, _ = run_program(tmp, again, sealed_out=probe)
     check(r.returncode == 0 and stdout == base_out and marker == "loaded\n" and
+          probe == ["sealed no-wx\n"] and
           os.path.getsize(again) <= os.path.getsize(out) + 64, f"{name} re-patch after remove",
           r.stderr)
     for f in (out, stripped, again, removed, exe):
@@ -389,6 +443,34 @@ def test_moved_table(tmp, shim):
     check(inspect(out)["app"] == "moved", "moved program header table inspect")
 
 
+OWN_PREINIT = r"""
+#include <stdio.h>
+static int preinit_ran;
+static void own_preinit(int argc, char** argv, char** envp) { preinit_ran = 1; }
+__attribute__((section(".preinit_array"), used)) static void (*const preinit[])(int, char**, char**) = {own_preinit};
+int main(void) { printf("own preinit %d\n", preinit_ran); return 0; }
+"""
+
+
+def test_own_preinit_array(tmp, shim):
+    """A program with a DT_PREINIT_ARRAY of its own (sanitizer runtimes have one): no hook,
+    the shim's constructor seals; the program's own preinit function still runs."""
+    src = os.path.join(tmp, "own_preinit.c")
+    with open(src, "w") as f:
+        f.write(OWN_PREINIT)
+    exe = os.path.join(tmp, "own_preinit")
+    run(["gcc", src, "-o", exe, "-L", tmp, "-Wl,--no-as-needed", "-lnlctor", "-Wl,-rpath," + tmp])
+    out = exe + ".patched"
+    r = run([PATCH, "--app", "own", "--shim", shim, "-o", out, exe])
+    probe = []
+    rc, stdout, marker, _ = run_program(tmp, out, sealed_out=probe)
+    check(r.returncode == 0 and rc == 0 and stdout == "own preinit 1\n" and marker == "loaded\n" and
+          probe == ["unsealed no-wx\n"], "own DT_PREINIT_ARRAY kept", f"{r.stderr} {stdout!r} {probe}")
+    info = inspect(out)
+    check(info["seal"] == "constructor" and "DT_PREINIT_ARRAY" in (info["seal_reason"] or ""),
+          "own DT_PREINIT_ARRAY inspect", str(info))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="netleash-patch-it-")
     try:
@@ -400,6 +482,14 @@ def main():
         if r.returncode != 0:
             print(r.stderr)
             return 1
+        ctor_src = os.path.join(tmp, "nlctor.c")
+        with open(ctor_src, "w") as f:
+            f.write(CTOR_LIBRARY)
+        r = run(["gcc", "-shared", "-fPIC", ctor_src, "-o", os.path.join(tmp, "libnlctor.so")])
+        if r.returncode != 0:
+            print(r.stderr)
+            return 1
+        test_own_preinit_array(tmp, shim)
         test_refusals(tmp, shim)
         test_multi_in_place(tmp, shim)
         test_moved_table(tmp, shim)

@@ -38,7 +38,7 @@ const Phdr* last_load(const ElfFile& file) {
 
 }  // namespace
 
-TEST_CASE("plan appends one RW PT_LOAD past every segment, congruent with its offset", "[plan]") {
+TEST_CASE("plan appends one PT_LOAD past every segment, congruent with its offset", "[plan]") {
   Bytes input = read_file(kFixture);
   MemFd fd(input);
   FileView view(fd.fd);
@@ -49,15 +49,16 @@ TEST_CASE("plan appends one RW PT_LOAD past every segment, congruent with its of
   CHECK(validate(file, *plan).empty());
   const Phdr& seg = plan->phdrs[plan->segment_index];
   CHECK(seg.p_type == PT_LOAD);
-  CHECK(seg.p_flags == (PF_R | PF_W));
+  CHECK(seg.p_flags == (PF_R | PF_W | PF_X));  // the preinit hook runs from it (preinit_test.cc)
   CHECK(seg.p_offset % seg.p_align == 0);
   CHECK(seg.p_vaddr % seg.p_align == 0);
   CHECK(seg.p_offset >= input.size());
   for (const Phdr& p : file.phdrs) {
     if (p.p_type == PT_LOAD) CHECK(p.p_vaddr + p.p_memsz <= seg.p_vaddr);
   }
-  // The shim is the first entry; the old entries follow with STRTAB/STRSZ updated.
-  REQUIRE(plan->dynamic.size() == file.dynamic.size() + 1 + 5);
+  // The shim is the first entry; the old entries follow with STRTAB/STRSZ updated, then
+  // the hook's DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ, DT_RELA and DT_RELASZ.
+  REQUIRE(plan->dynamic.size() == file.dynamic.size() + 1 + 4 + 5);
   CHECK(plan->dynamic[0].d_tag == DT_NEEDED);
   CHECK(plan->dynamic.back().d_tag == DT_NULL);
   CHECK(plan->dynstr_size == file.strtab_size + sizeof("libnetleash.so.1"));
@@ -78,6 +79,7 @@ TEST_CASE("validate rejects broken layouts", "[plan]") {
   CHECK_FALSE(validate(file, bad).empty());
   bad = *plan;
   bad.phdrs[bad.segment_index].p_flags = PF_R | PF_W | PF_X;
+  bad.hook.reset();  // W+X without the hook that restores W^X
   CHECK_FALSE(validate(file, bad).empty());
   bad = *plan;
   bad.phdrs[bad.segment_index].p_flags = PF_R;  // .dynamic must be writable

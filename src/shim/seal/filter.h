@@ -1,5 +1,5 @@
 // The seal's seccomp filter, built at compile time (no libc, no allocation):
-// the audit module and the shim's constructor install the same bytes.
+// the patcher's preinit hook and the shim's constructor install the same bytes.
 //
 // What it refuses, for the process and every descendant (filters are
 // inherited across fork and exec and cannot be removed):

@@ -1,7 +1,7 @@
-// System calls without libc, for the seal: it runs as an audit module before
-// libc is initialised (and the shim's own `syscall` is interposed), so it
-// issues the instruction itself. Returns the kernel's value: a negative errno
-// on failure.
+// System calls without libc, for the seal: it runs in the patcher's preinit
+// hook (src/patcher/preinit/), code without libc, and in the shim, whose own
+// `syscall` is interposed; so it issues the instruction itself. Returns the
+// kernel's value: a negative errno on failure.
 #pragma once
 
 namespace netleash::seal {

@@ -1,7 +1,8 @@
 // Sealing a process: no_new_privs, then Landlock where the kernel has it,
 // then the seccomp filter of filter.h. Header-only and libc-free, so that the
 // same code can also run where libc is not usable yet (before the program's
-// libraries are initialised); today the shim's constructor runs it.
+// libraries are initialised): the patcher's preinit hook runs it before any
+// library constructor (src/patcher/preinit/), the shim's constructor again.
 #pragma once
 
 #include <linux/prctl.h>
