@@ -14,17 +14,17 @@ const policy::AppPolicy* admitted_policy(Daemon& d, const PeerIdentity& who,
     *refusal = policy::no_policy(who.app);
     return nullptr;
   }
-  // The digest is computed only for policies that pin it (once per file version).
-  std::string digest;
-  if (!app->pins.sha256.empty()) {
-    std::string error;
-    digest = d.digests.digest(who, &error);
-    if (digest.empty()) {
-      refusal->reason = "cannot compute the executable's sha256: " + error;
-      return nullptr;
-    }
+  // "binary" and "sha256" hold the whole tree to what its first process ran
+  // (a child runs other programs under the app it inherited); "users" and
+  // "groups" hold each process to its own credentials.
+  if (!app->pins.sha256.empty() && who.tree.sha256.empty()) {
+    refusal->reason = "app \"" + who.app + "\" pins \"sha256\", and the digest of " + who.tree.exe +
+                      " was not taken when its tree began (the pin is newer than the tree)";
+    return nullptr;
   }
-  if (std::string why = policy::why_runner_refused(*app, who.runner, digest); !why.empty()) {
+  policy::Runner pinned = who.runner;
+  pinned.exe = who.tree.exe;
+  if (std::string why = policy::why_runner_refused(*app, pinned, who.tree.sha256); !why.empty()) {
     refusal->reason = "app \"" + who.app + "\": " + why;
     return nullptr;
   }

@@ -1,6 +1,8 @@
-// Who may ask anything at all: a process whose identity record is honoured
-// (identity.h), whose app has a policy, and whom that policy's "users",
-// "groups", "binary" and "sha256" admit. Every decision starts here.
+// Who may ask anything at all: a process in a tree whose first process's
+// identity record was honoured (identity.h, process_trees.h), whose app has a
+// policy, and whom that policy's "users", "groups" (the process's own
+// credentials), "binary" and "sha256" (the tree's first executable) admit.
+// Every decision starts here.
 #pragma once
 
 #include "daemon.h"

@@ -69,6 +69,7 @@ std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms, bool le
   line["pid"] = event.pid;
   line["uid"] = event.uid ? Json(*event.uid) : Json(nullptr);
   line["exe"] = event.exe.empty() ? Json(nullptr) : Json(event.exe);
+  if (event.inherited) line["inherited"] = true;
   line["op"] = event.op;
   if (!event.dst.empty()) line["dst"] = event.dst;
   if (!event.src.empty()) line["src"] = event.src;
@@ -93,6 +94,7 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms, bool le
   line["pid"] = event.pid;
   line["uid"] = event.uid ? Json(*event.uid) : Json(nullptr);
   line["exe"] = event.exe.empty() ? Json(nullptr) : Json(event.exe);
+  if (event.inherited) line["inherited"] = true;
   line["op"] = event.op;
   if (!event.dst.empty()) line["dst"] = event.dst;
   if (!event.src.empty()) line["src"] = event.src;

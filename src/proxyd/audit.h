@@ -27,6 +27,7 @@ struct AuditEvent {
   pid_t pid = 0;
   std::optional<uid_t> uid;   // SO_PEERCRED's; none when no local process asked (tunnels)
   std::string exe;            // the executable the kernel says the process runs
+  bool inherited = false;     // the process got `app` from the first process of its tree
   std::string dst;            // "ip:port" / "[ip6]:port"; empty when not applicable
   std::string src;            // inbound: the peer; empty when not applicable
   std::string listen;         // inbound: the virtual address the app listens on
@@ -46,6 +47,7 @@ struct CloseEvent {
   pid_t pid = 0;
   std::optional<uid_t> uid;
   std::string exe;
+  bool inherited = false;
   std::string dst;
   std::string src;     // inbound: the peer
   std::string listen;  // inbound: the virtual address the app listens on
@@ -58,13 +60,14 @@ struct CloseEvent {
   uint64_t duration_ms = 0;
 };
 
-// Fills the app, pid, uid and exe of a line about `who`'s request.
+// Fills the app, pid, uid, exe and inherited of a line about `who`'s request.
 template <typename Event>
 void describe_peer(const PeerIdentity& who, Event* event) {
   event->app = who.app;
   event->pid = who.pid;
   event->uid = who.uid;
   event->exe = who.runner.exe;
+  event->inherited = who.inherited();
 }
 
 // Formatting is separate from writing so the unit tests can check lines.

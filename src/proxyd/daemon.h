@@ -15,6 +15,7 @@
 #include "connection_limits.h"
 #include "policy/policy.h"
 #include "policy/resolution_cache.h"
+#include "process_trees.h"
 #include "stats.h"
 
 namespace netleash::proxyd {
@@ -55,6 +56,7 @@ struct Daemon {
   IdentityCache identities;
   FileTrust trust;  // root and config trusted_owners
   DigestCache digests;
+  ProcessTrees trees{this};  // which tree each process is in, hence its app
   ConnectionLimits limits;
   Audit* audit = nullptr;
   Resolver* resolver = nullptr;

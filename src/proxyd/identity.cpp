@@ -99,9 +99,29 @@ bool read_credentials(pid_t pid, policy::Runner* runner, std::string* error) {
   return true;
 }
 
+// Its tree's app for a process whose executable and code passed the trust
+// rule; without a tree, the most useful reason there is.
+void place_in_tree(const TreeMembership& trees, const std::string& record_failure,
+                   PeerIdentity* who) {
+  if (const TreeRoot* root = trees.root_of(who->pid)) {
+    who->tree = *root;
+    who->app = root->app;
+    return;
+  }
+  who->app.clear();
+  if (!record_failure.empty()) {
+    who->failure = record_failure;
+  } else {
+    who->failure = "not in a process tree netleashd knows (its identity record, app \"" +
+                   who->record_app +
+                   "\", counts only for the first process of a tree: was the program started "
+                   "before netleashd, or by a process that could not seal it?)";
+  }
+}
+
 // Everything the daemon believes about process `pid`, guarded by `pidfd`.
 void identify_process(pid_t pid, int pidfd, IdentityCache* cache, FileTrust& trust,
-                      PeerIdentity* who) {
+                      const TreeMembership& trees, PeerIdentity* who) {
   const std::string exe_link = "/proc/" + std::to_string(pid) + "/exe";
   char path[PATH_MAX];
   const ssize_t length = readlink(exe_link.c_str(), path, sizeof path);
@@ -118,16 +138,16 @@ void identify_process(pid_t pid, int pidfd, IdentityCache* cache, FileTrust& tru
     return;
   }
   if (exited_meanwhile(pidfd, who)) return;
-  if (!cache->find(st, &who->app, &who->failure)) {
+  std::string record_failure;
+  if (!cache->find(st, &who->record_app, &record_failure)) {
     const Fd exe(open(exe_link.c_str(), O_RDONLY | O_CLOEXEC));
     if (exe.get() < 0 || fstat(exe.get(), &st) != 0) {
       who->failure = exe_link + ": " + std::strerror(errno);
       return;
     }
-    cache->lookup(exe.get(), st, &who->app, &who->failure);
+    cache->lookup(exe.get(), st, &who->record_app, &record_failure);
   }
   who->exe_version = version_of(st);
-  if (who->app.empty()) return;
   // Paths mean what they mean to the process (its mount namespace, its root).
   const std::string root_link = "/proc/" + std::to_string(pid) + "/root";
   const Fd root(open(root_link.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -137,15 +157,19 @@ void identify_process(pid_t pid, int pidfd, IdentityCache* cache, FileTrust& tru
   if (why.empty()) why = why_code_untrusted(pid, root.get(), trust);
   if (why.empty()) read_credentials(pid, &who->runner, &why);
   if (!why.empty()) {
-    who->failure = why + "; its identity record (app \"" + who->app + "\") is not honoured";
-    who->app.clear();
+    who->failure = who->record_app.empty()
+                       ? why
+                       : why + "; its identity record (app \"" + who->record_app + "\") is not honoured";
+    who->record_app.clear();
     return;
   }
+  place_in_tree(trees, record_failure, who);
   exited_meanwhile(pidfd, who);
 }
 
 void refuse(PeerIdentity* who, std::string why) {
   who->app.clear();
+  who->record_app.clear();
   who->failure = std::move(why);
 }
 
@@ -185,7 +209,8 @@ void IdentityCache::lookup(int fd, const struct stat& st, std::string* app,
   *failure = it->second.failure;
 }
 
-PeerIdentity identify_peer(int fd, IdentityCache* cache, FileTrust& trust) {
+PeerIdentity identify_peer(int fd, IdentityCache* cache, FileTrust& trust,
+                           const TreeMembership& trees) {
   PeerIdentity identity;
   ucred cred{};
   socklen_t length = sizeof cred;
@@ -205,12 +230,13 @@ PeerIdentity identify_peer(int fd, IdentityCache* cache, FileTrust& trust) {
                                       : std::string("pidfd: ") + std::strerror(errno);
     return identity;
   }
-  identify_process(cred.pid, pidfd.get(), cache, trust, &identity);
+  identify_process(cred.pid, pidfd.get(), cache, trust, trees, &identity);
   return identity;
 }
 
-void check_sender(pid_t sender, FileTrust& trust, IdentityCache* cache, PeerIdentity* who) {
-  if (sender == who->pid || who->app.empty()) return;
+void check_sender(pid_t sender, FileTrust& trust, IdentityCache* cache, const TreeMembership& trees,
+                  PeerIdentity* who) {
+  if (sender == who->pid || (who->app.empty() && who->record_app.empty())) return;
   const std::string not_connector = "request sent by pid " + std::to_string(sender) +
                                     ", not by the connecting pid " + std::to_string(who->pid);
   if (sender <= 0)
@@ -221,12 +247,14 @@ void check_sender(pid_t sender, FileTrust& trust, IdentityCache* cache, PeerIden
   if (pidfd.get() < 0) return refuse(who, not_connector + ", which exited before it could be identified");
   PeerIdentity theirs;
   theirs.pid = sender;
-  identify_process(sender, pidfd.get(), cache, trust, &theirs);
-  if (theirs.app.empty()) return refuse(who, not_connector + ": " + theirs.failure);
-  if (theirs.app != who->app || theirs.runner.exe != who->runner.exe ||
+  identify_process(sender, pidfd.get(), cache, trust, trees, &theirs);
+  if (theirs.app.empty() && theirs.record_app.empty())
+    return refuse(who, not_connector + ": " + theirs.failure);
+  if (theirs.app != who->app || theirs.tree.pid != who->tree.pid ||
+      theirs.record_app != who->record_app || theirs.runner.exe != who->runner.exe ||
       theirs.runner.uids != who->runner.uids || theirs.runner.gids != who->runner.gids) {
     refuse(who, not_connector + ", and it runs " + theirs.runner.exe + " (app \"" + theirs.app +
-                    "\") with other credentials or another program than the connecting " +
+                    "\") in another tree, with other credentials or another program than the connecting " +
                     who->runner.exe + " (app \"" + who->app + "\")");
   }
 }

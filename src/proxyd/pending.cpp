@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "daemon.h"
 #include "identity.h"
@@ -29,6 +30,7 @@ struct Pending {
   bool credentials_always = true;  // see pending_start
   pid_t sender = 0;            // SCM_CREDENTIALS of the Request's first bytes
   bool two_senders = false;    // a later part came from another process
+  int passed_fd = -1;          // a descriptor that came with the Request (kJoinTree only)
   size_t received = 0;
   wire::Request request{};
 };
@@ -53,6 +55,7 @@ void unlink_pending(PendingQueue* queue, Pending* p) {
 void finish(Pending* p, bool close_fd) {
   unlink_pending(p->daemon->pending, p);
   const int fd = p->fd;
+  if (p->passed_fd >= 0) close(p->passed_fd);
   if (p->polling) {
     uv_close(reinterpret_cast<uv_handle_t*>(&p->poll),
              [](uv_handle_t* handle) { delete static_cast<Pending*>(handle->data); });
@@ -73,7 +76,14 @@ void dispatch(Pending* p) {
   const int fd = p->fd;
   const wire::Request request = p->request;
   PeerIdentity who = std::move(p->who);
+  const int passed_fd = std::exchange(p->passed_fd, -1);
   finish(p, false);  // the poll handle is released before another handle takes the fd
+  if (static_cast<wire::Op>(request.op) == wire::Op::kJoinTree) {
+    close(fd);
+    if (passed_fd < 0) return log_message("pid %d: kJoinTree without a descriptor", static_cast<int>(who.pid));
+    return d->trees.offer(who, passed_fd);
+  }
+  if (passed_fd >= 0) close(passed_fd);
   switch (static_cast<wire::Op>(request.op)) {
     case wire::Op::kConnect: return tcp_session_start(d, fd, std::move(who), request);
     case wire::Op::kDatagramOpen:
@@ -94,14 +104,14 @@ enum class ReadState { kIncomplete, kDispatched, kDropped };
 // read never merges bytes of two senders).
 ssize_t receive(Pending* p, char* bytes, size_t length, int flags) {
   iovec data{bytes, length};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int))];
   msghdr message{};
   message.msg_iov = &data;
   message.msg_iovlen = 1;
   message.msg_control = control;
   message.msg_controllen = sizeof control;
-  // Room for the credentials only: descriptors a client sends along are
-  // dropped by the kernel (MSG_CTRUNC), as they were by a plain recv().
+  // Room for the credentials and one descriptor (kJoinTree's listener; any
+  // other op's is closed, more than one are dropped by the kernel).
   const ssize_t n = recvmsg(p->fd, &message, flags | MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
   if (n <= 0) return n;
   pid_t sender = 0;
@@ -111,6 +121,17 @@ ssize_t receive(Pending* p, char* bytes, size_t length, int flags) {
       ucred cred;
       std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
       sender = cred.pid;
+    } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int passed;
+        std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+        if (p->passed_fd < 0) {
+          p->passed_fd = passed;
+        } else {
+          close(passed);
+        }
+      }
     }
   }
   if (p->received == 0) {
@@ -161,7 +182,7 @@ ReadState read_request(Pending* p) {
     p->who.app.clear();
     p->who.failure = "the request's bytes came from two processes";
   } else if (p->sender != 0 || p->credentials_always) {
-    check_sender(p->sender, d->trust, &d->identities, &p->who);
+    check_sender(p->sender, d->trust, &d->identities, d->trees, &p->who);
   }
   dispatch(p);
   return ReadState::kDispatched;
@@ -205,7 +226,7 @@ void pending_start(Daemon* daemon, int fd, Channel channel, bool credentials_alw
   p->credentials_always = credentials_always;
   p->fd = fd;
   p->deadline_ms = uv_now(daemon->loop) + daemon->config.request_timeout_ms;
-  p->who = identify_peer(fd, &daemon->identities, daemon->trust);
+  p->who = identify_peer(fd, &daemon->identities, daemon->trust, daemon->trees);
   p->prev = queue->tail;
   (queue->tail ? queue->tail->next : queue->head) = p;
   queue->tail = p;

@@ -38,6 +38,7 @@ void close_all(Daemon& d) {
   d.control = nullptr;
   if (d.pending != nullptr) pending_queue_close(d.pending);
   d.pending = nullptr;
+  d.trees.close_all();
   // stop() only starts closing; the object unlinks itself from its close callback.
   for (Tracked* t = d.active; t != nullptr; t = t->next) t->stop();
   if (d.resolver != nullptr) d.resolver->close();

@@ -51,6 +51,9 @@ const char* validate_op(const wire::Request& request, Channel channel) {
       return nullptr;
     case wire::Op::kAccept:
       return "kAccept is reserved";
+    case wire::Op::kJoinTree:
+      if (stream) return "kJoinTree on the stream socket";
+      return nullptr;
     case wire::Op::kExplain:
       if (stream) return "kExplain on the stream socket";
       if (!has_terminating_nul(request.name, sizeof request.name)) return "name without a NUL";

@@ -55,6 +55,7 @@ bool fd_is_nonblocking(int fd) {
 }
 
 int daemon_attach(int fd, bool datagram) {
+  tree_join_once();
   sockaddr_un sun;
   socklen_t len;
   if (!daemon_address(datagram, &sun, &len)) return ECONNREFUSED;

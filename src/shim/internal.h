@@ -27,6 +27,12 @@ void debug_denied_name(const char* name);  // a resolve the daemon refused
 // Internet socket (EACCES), since nothing else would hold the program.
 bool process_unsealed();
 
+// --- the process tree (process_tree.cpp) -----------------------------------------
+// The constructor: the first process of a tree hands its listener to the daemon.
+void tree_start();
+// Before a process's first request (daemon_attach): prove which tree it is in.
+void tree_join_once();
+
 // Sets errno and returns -1: the shape of every failing hook.
 inline int fail(int error) {
   errno = error;

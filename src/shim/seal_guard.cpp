@@ -47,8 +47,10 @@ __attribute__((constructor)) void seal_guard() {
     g_unsealed = true;
     report(result);
   } else if (result.outcome == seal::Outcome::kSealed) {
-    debug("sealed%s", result.landlock ? " (seccomp and Landlock)" : " (seccomp; no Landlock)");
+    debug("sealed%s; %s", result.landlock ? " (seccomp and Landlock)" : " (seccomp; no Landlock)",
+          result.tree_error == 0 ? "roots a process tree" : strerror(static_cast<int>(result.tree_error)));
   }
+  if (!g_unsealed) tree_start();
 }
 
 }  // namespace

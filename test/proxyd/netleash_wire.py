@@ -11,6 +11,9 @@ MAGIC = 0x314C534E
 VERSION = 1
 OP_CONNECT, OP_DATAGRAM_OPEN, OP_RESOLVE, OP_CHECK = 1, 2, 3, 4
 OP_EXPLAIN = 7
+OP_JOIN_TREE = 8
+TREE_LISTENER_FD = 1009  # seal::kTreeListenerFd
+TREE_OPTION = 0x4e4c5332  # seal::kTreeOption
 FLAG_LISTEN = 1 << 3
 PROTO_TCP, PROTO_UDP = 6, 17
 KIND_VERDICT, KIND_RESULT, KIND_RESOLVE = 1, 2, 3
@@ -155,3 +158,30 @@ def datagram_open(path, host=None, port=0):
 
 def datagram(host, port, payload):
     return pack_address(host, port) + payload
+
+
+def probe_tree():
+    """prctl(kTreeOption): proves to the daemon which process tree this
+    process is in (the shim does it before a process's first request).
+    Returns 0 when the daemon placed it, else an errno."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    prctl = libc.prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return 0 if prctl(TREE_OPTION, 0, 0, 0, 0) == 0 else ctypes.get_errno()
+
+
+def join_tree(path):
+    """What the shim's constructor does in the first process of a tree: hand
+    the tree filter's listener to the daemon (kJoinTree), close it, probe.
+    The tests' patched python3 runs a stub shim, so the tests do it."""
+    import os
+    try:
+        listener = os.readlink("/proc/self/fd/%d" % TREE_LISTENER_FD) == "anon_inode:seccomp notify"
+    except OSError:
+        listener = False
+    if listener:
+        with connect_seqpacket(path) as s:
+            socket.send_fds(s, [request(OP_JOIN_TREE)], [TREE_LISTENER_FD])
+        os.close(TREE_LISTENER_FD)
+    return probe_tree()

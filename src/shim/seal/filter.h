@@ -20,6 +20,11 @@
 //   it keep working.
 // And it answers the probe prctl(kProbeOption) with -kProbeErrno, so a process
 // can tell that it is sealed (an unsealed kernel says EINVAL).
+//
+// kTreeFilter, installed with the seal by the first process of a tree, sends
+// prctl(kTreeOption) to a user-notification listener that netleashd holds: the
+// kernel tells the daemon which process asks, and the filter it hits says
+// which tree that process is in (docs/identity.md, "Process trees").
 #pragma once
 
 #include <asm/unistd.h>
@@ -35,6 +40,7 @@ namespace netleash::seal {
 
 inline constexpr long kProbeOption = 0x4e4c5331;  // "NLS1": no prctl option has it
 inline constexpr long kProbeErrno = 4042;          // below MAX_ERRNO, no errno uses it
+inline constexpr long kTreeOption = 0x4e4c5332;   // "NLS2": the tree membership probe
 
 struct Program {
   sock_filter code[128];  // both variants need about 70
@@ -157,9 +163,34 @@ constexpr Program build(bool guard_ptrace) {
   return b.done();
 }
 
+// prctl(kTreeOption) of the native ABI goes to the listener; everything else
+// is left to the seal's filter (ALLOW is the weakest action, so the older
+// filter decides).
+constexpr Program build_tree_filter() {
+  Builder b;
+  b.load(kArchOffset);
+#if defined(__x86_64__)
+  constexpr uint32_t kArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+  constexpr uint32_t kArch = AUDIT_ARCH_AARCH64;
+#endif
+  b.when(kArch, [](Builder& s) {
+    s.load(kNrOffset);
+    s.when(__NR_prctl, [](Builder& t) {
+      t.load(arg_offset(0));
+      t.when(static_cast<uint32_t>(kTreeOption), [](Builder& u) { u.ret(SECCOMP_RET_USER_NOTIF); });
+      t.ret(kAllow);
+    });
+    s.ret(kAllow);
+  });
+  b.ret(kAllow);
+  return b.done();
+}
+
 }  // namespace detail
 
 inline constexpr Program kFilter = detail::build(false);
 inline constexpr Program kFilterGuardingPtrace = detail::build(true);
+inline constexpr Program kTreeFilter = detail::build_tree_filter();
 
 }  // namespace netleash::seal

@@ -1,10 +1,12 @@
 // Sealing a process: no_new_privs, then Landlock where the kernel has it,
-// then the seccomp filter of filter.h. Header-only and libc-free, so that the
+// then the seccomp filter of filter.h, then the tree filter whose listener
+// makes the process the root of a tree netleashd can recognise. Header-only and libc-free, so that the
 // same code can also run where libc is not usable yet (before the program's
 // libraries are initialised): the patcher's preinit hook runs it before any
 // library constructor (src/patcher/preinit/), the shim's constructor again.
 #pragma once
 
+#include <linux/fcntl.h>
 #include <linux/prctl.h>
 #include <linux/seccomp.h>
 #include <stdint.h>
@@ -21,7 +23,14 @@ struct Result {
   const char* step;  // which call failed (kFailed)
   long error;        // its errno (kFailed)
   bool landlock;     // the Landlock half is in place too (kSealed)
+  long tree_error;   // kSealed: 0 if this process now roots a tree, else why not (errno)
 };
+
+// Where the first process of a tree finds the listener of its tree filter
+// until the shim hands it to netleashd: a fixed descriptor, because the
+// preinit hook and the shim share no memory. Below the usual 1024 limit;
+// close-on-exec, so no program it starts inherits it.
+inline constexpr int kTreeListenerFd = 1009;
 
 // The filter answers the probe; nothing else does.
 inline bool is_sealed() {
@@ -64,23 +73,41 @@ inline bool confine_with_landlock() {
   return r == 0;
 }
 
+// The tree filter (filter.h) with a new listener, moved to kTreeListenerFd.
+// With TSYNC the kernel wants TSYNC_ESRCH too, so that the listener can be
+// the return value. Fails with EBUSY when the process already has a
+// listener above it (some other supervisor's): it cannot root a tree then.
+inline long install_tree_filter(bool all_threads) {
+  sock_fprog fprog{kTreeFilter.length, const_cast<sock_filter*>(kTreeFilter.code)};
+  long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  if (all_threads) flags |= SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+  long listener = raw_syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, reinterpret_cast<long>(&fprog));
+  if (listener < 0) return -listener;
+  if (listener == kTreeListenerFd) return 0;
+  long moved = raw_syscall(__NR_dup3, listener, kTreeListenerFd, O_CLOEXEC);
+  raw_syscall(__NR_close, listener);
+  return moved < 0 ? -moved : 0;
+}
+
 }  // namespace detail
 
 // Seals the calling process, unless it already is. `all_threads` syncs the
 // filter to every thread (the shim's constructor may run after a library
 // started one); TSYNC then fails if a thread has diverged filters.
 inline Result seal_process(bool all_threads) {
-  if (is_sealed()) return Result{Outcome::kAlreadySealed, nullptr, 0, false};
+  if (is_sealed()) return Result{Outcome::kAlreadySealed, nullptr, 0, false, 0};
   long r = raw_syscall(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  if (r < 0) return Result{Outcome::kFailed, "prctl(PR_SET_NO_NEW_PRIVS)", -r, false};
+  if (r < 0) return Result{Outcome::kFailed, "prctl(PR_SET_NO_NEW_PRIVS)", -r, false, 0};
   bool landlock = detail::confine_with_landlock();
   const Program& program = landlock ? kFilter : kFilterGuardingPtrace;
   sock_fprog fprog{program.length, const_cast<sock_filter*>(program.code)};
   long flags = all_threads ? SECCOMP_FILTER_FLAG_TSYNC : 0;
   r = raw_syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, reinterpret_cast<long>(&fprog));
   // With TSYNC a positive value is the id of a thread that could not be synced.
-  if (r != 0) return Result{Outcome::kFailed, "seccomp(SECCOMP_SET_MODE_FILTER)", r < 0 ? -r : EBUSY, false};
-  return Result{Outcome::kSealed, nullptr, 0, landlock};
+  if (r != 0) return Result{Outcome::kFailed, "seccomp(SECCOMP_SET_MODE_FILTER)", r < 0 ? -r : EBUSY, false, 0};
+  // Only a process that seals itself roots a tree: one that was sealed
+  // already is a descendant of a root and stays in that root's tree.
+  return Result{Outcome::kSealed, nullptr, 0, landlock, detail::install_tree_filter(all_threads)};
 }
 
 }  // namespace netleash::seal

@@ -136,7 +136,7 @@ class Env:
         """Runs `code` in python patched as `app`; `P` is the socket path, `w`
         the wire module; returns the JSON the code prints last."""
         prelude = ("import sys, json, socket, os\nsys.path.insert(0, %r)\n"
-                   "import netleash_wire as w\nP = %r\n" % (os.path.dirname(HERE), daemon.socket))
+                   "import netleash_wire as w\nP = %r\nw.join_tree(P)\n" % (os.path.dirname(HERE), daemon.socket))
         proc = subprocess.run([self.patched_python(app), "-c", prelude + code],
                               capture_output=True, text=True, timeout=timeout)
         if check and proc.returncode != 0:
@@ -216,6 +216,7 @@ import sys, json, socket, os
 sys.path.insert(0, %r)
 import netleash_wire as w
 P = %r
+w.join_tree(P)
 scope = {"w": w, "P": P, "json": json, "socket": socket, "os": os}
 for line in sys.stdin:
     try:

@@ -66,7 +66,7 @@ class World:
         """Runs `code` in `exe` (`P`: the daemon socket, `w`: the wire
         module), as `user` (a pwd entry) if given; returns its last JSON line."""
         prelude = ("import sys, json, socket, os\nsys.path.insert(0, %r)\n"
-                   "import netleash_wire as w\nP = %r\n" % (self.lib, daemon.socket))
+                   "import netleash_wire as w\nP = %r\nw.join_tree(P)\n" % (self.lib, daemon.socket))
         args = [exe, "-c", prelude + code]
         if user is not None:
             args = ["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid,

@@ -23,6 +23,16 @@ bool fake_reader(int, std::string* app, std::string*) {
   return true;
 }
 
+// The test process counts as the first process of a tree of app "tree-app"
+// when `member` is set, as if its probe had reached the daemon.
+struct OneTree final : netleash::proxyd::TreeMembership {
+  bool member = true;
+  netleash::proxyd::TreeRoot root{"tree-app", getpid(), "/usr/bin/root-exe", ""};
+  const netleash::proxyd::TreeRoot* root_of(pid_t pid) const override {
+    return member && pid == getpid() ? &root : nullptr;
+  }
+};
+
 bool no_record(int, std::string* app, std::string* error) {
   ++g_reads;
   app->clear();
@@ -81,17 +91,35 @@ TEST_CASE("the cache is bounded") {
   CHECK(cache.size() <= IdentityCache::kMaxEntries);
 }
 
-TEST_CASE("a peer is identified from the kernel's credentials and its executable") {
+TEST_CASE("a peer is identified from the kernel's credentials, its executable and its tree") {
   g_reads = 0;
   int pair[2];
   REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
   IdentityCache cache(fake_reader);
   netleash::proxyd::FileTrust trust;
-  const auto who = identify_peer(pair[0], &cache, trust);
+  OneTree tree;
+  auto who = identify_peer(pair[0], &cache, trust, tree);
   CHECK(who.pid == getpid());
   CHECK(who.uid == getuid());
-  CHECK(who.app == "fake-app");  // read from /proc/self/exe, i.e. this test binary
+  CHECK(who.record_app == "fake-app");  // read from /proc/self/exe, i.e. this test binary
+  CHECK(who.app == "tree-app");         // but decided under its tree's app
+  CHECK_FALSE(who.inherited());         // it is the tree's first process
+  CHECK(who.tree.exe == "/usr/bin/root-exe");
   CHECK(g_reads == 1);
+
+  SECTION("a process in no tree gets no app, whatever its executable says") {
+    tree.member = false;
+    who = identify_peer(pair[0], &cache, trust, tree);
+    CHECK(who.app.empty());
+    CHECK(who.record_app == "fake-app");
+    CHECK(who.failure.find("not in a process tree") != std::string::npos);
+  }
+  SECTION("a process that is not its tree's first inherits the app") {
+    tree.root.pid = getppid();
+    who = identify_peer(pair[0], &cache, trust, tree);
+    CHECK(who.app == "tree-app");
+    CHECK(who.inherited());
+  }
   close(pair[0]);
   close(pair[1]);
 }
@@ -100,7 +128,8 @@ TEST_CASE("a socket without a peer process cannot be identified") {
   const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   IdentityCache cache(fake_reader);
   netleash::proxyd::FileTrust trust;
-  const auto who = identify_peer(fd, &cache, trust);
+  OneTree tree;
+  const auto who = identify_peer(fd, &cache, trust, tree);
   CHECK(who.app.empty());
   CHECK_FALSE(who.failure.empty());
   close(fd);

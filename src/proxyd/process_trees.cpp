@@ -1,0 +1,212 @@
+#include "process_trees.h"
+
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "daemon.h"
+#include "shim/seal/filter.h"
+
+namespace netleash::proxyd {
+
+struct ProcessTrees::Tree {
+  ProcessTrees* owner = nullptr;
+  uint64_t id = 0;
+  TreeRoot root;
+  uint64_t root_start_time = 0;
+  int fd = -1;
+  bool confirmed = false;  // the root's own probe reached this listener
+  uint64_t offered_ms = 0;
+  uv_poll_t poll{};
+};
+
+namespace {
+
+// Reads up to `size - 1` bytes of a /proc file, NUL-terminated.
+bool read_proc(const std::string& path, char* buffer, size_t size) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const ssize_t n = read(fd, buffer, size - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buffer[n] = '\0';
+  return true;
+}
+
+// Field 22 of /proc/PID/stat, the start time in clock ticks since boot: a pid
+// reused by another process has another one.
+bool start_time_of(pid_t pid, uint64_t* start_time) {
+  char stat[1024];
+  if (!read_proc("/proc/" + std::to_string(pid) + "/stat", stat, sizeof stat)) return false;
+  // The command name (field 2) may hold spaces and parentheses: skip to its end.
+  const char* cursor = std::strrchr(stat, ')');
+  if (cursor == nullptr) return false;
+  for (int field = 2; field < 22; ++field) {
+    cursor = std::strchr(cursor + 1, ' ');
+    if (cursor == nullptr) return false;
+  }
+  *start_time = std::strtoull(cursor + 1, nullptr, 10);
+  return true;
+}
+
+// The process a thread belongs to: a probe may come from any thread.
+pid_t process_of(pid_t tid) {
+  char status[4096];
+  if (!read_proc("/proc/" + std::to_string(tid) + "/status", status, sizeof status)) return -1;
+  const char* line = std::strstr(status, "\nTgid:");
+  return line == nullptr ? -1 : static_cast<pid_t>(std::strtol(line + 6, nullptr, 10));
+}
+
+bool is_seccomp_listener(int fd) {
+  char target[64];
+  const std::string link = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return false;
+  target[n] = '\0';
+  return std::strcmp(target, "anon_inode:seccomp notify") == 0;
+}
+
+// Buffers as big as the running kernel's structures (they may grow).
+struct NotifBuffers {
+  std::vector<char> notif;
+  std::vector<char> response;
+  NotifBuffers() {
+    seccomp_notif_sizes sizes{};
+    if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) != 0) sizes = {};
+    notif.resize(std::max<size_t>(sizes.seccomp_notif, sizeof(seccomp_notif)));
+    response.resize(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp)));
+  }
+};
+
+}  // namespace
+
+// The loop's callback, a friend so that it can reach the private parts.
+struct TreeEvents {
+  static void on_event(uv_poll_t* poll, int status, int events) {
+    auto* tree = static_cast<ProcessTrees::Tree*>(poll->data);
+    ProcessTrees* trees = tree->owner;
+    if (status < 0 || (events & UV_DISCONNECT) != 0) return trees->end(tree);
+    static NotifBuffers buffers;
+    std::fill(buffers.notif.begin(), buffers.notif.end(), 0);
+    auto* notif = reinterpret_cast<seccomp_notif*>(buffers.notif.data());
+    if (ioctl(tree->fd, SECCOMP_IOCTL_NOTIF_RECV, notif) != 0) {
+      // ENOENT: the caller was killed before we got to it. Anything else: the
+      // tree is of no use any more.
+      if (errno != ENOENT && errno != EINTR) trees->end(tree);
+      return;
+    }
+    int error = EPERM;
+    // The filter sends nothing else, but the listener is the judge of that.
+    if (notif->data.nr == __NR_prctl && static_cast<long>(notif->data.args[0]) == seal::kTreeOption) {
+      const pid_t process = process_of(static_cast<pid_t>(notif->pid));
+      uint64_t start_time = 0;
+      // ID_VALID after reading /proc: the caller was still blocked in the
+      // probe, so `process` was still it.
+      if (process > 0 && start_time_of(process, &start_time) &&
+          ioctl(tree->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &notif->id) == 0) {
+        if (!tree->confirmed && process == tree->root.pid && start_time == tree->root_start_time)
+          tree->confirmed = true;
+        if (tree->confirmed && trees->admit_member(process, start_time, tree)) error = 0;
+      }
+    }
+    auto* response = reinterpret_cast<seccomp_notif_resp*>(buffers.response.data());
+    std::fill(buffers.response.begin(), buffers.response.end(), 0);
+    response->id = notif->id;
+    response->error = -error;  // 0: the probe returns 0
+    (void)ioctl(tree->fd, SECCOMP_IOCTL_NOTIF_SEND, response);  // ENOENT: the caller is gone
+  }
+};
+
+ProcessTrees::ProcessTrees(Daemon* daemon) : daemon_(daemon) {}
+
+void ProcessTrees::offer(const PeerIdentity& root, int fd) {
+  const auto refuse = [&](const char* why) {
+    log_message("pid %d: process tree refused: %s", static_cast<int>(root.pid), why);
+    close(fd);
+  };
+  if (root.record_app.empty()) return refuse(root.failure.c_str());
+  if (!is_seccomp_listener(fd)) return refuse("the descriptor is not a seccomp listener");
+  const uint64_t now = uv_now(daemon_->loop);
+  if (trees_.size() >= kMaxTrees) {
+    // Offers whose root never probed them (it was in a tree already) go first.
+    std::vector<Tree*> stale;
+    for (auto& [id, tree] : trees_)
+      if (!tree->confirmed && now - tree->offered_ms >= daemon_->config.request_timeout_ms)
+        stale.push_back(tree);
+    for (Tree* tree : stale) end(tree);
+    if (trees_.size() >= kMaxTrees) return refuse("too many process trees");
+  }
+  auto* tree = new Tree;
+  tree->owner = this;
+  tree->id = next_id_++;
+  tree->fd = fd;
+  tree->offered_ms = now;
+  tree->root.app = root.record_app;
+  tree->root.pid = root.pid;
+  tree->root.exe = root.runner.exe;
+  if (!start_time_of(root.pid, &tree->root_start_time)) {
+    delete tree;
+    return refuse("the process exited");
+  }
+  // The whole tree is held to the root's executable for "sha256" pins.
+  const policy::AppPolicy* policy = daemon_->policies->find(root.record_app);
+  if (policy != nullptr && !policy->pins.sha256.empty()) {
+    std::string error;
+    tree->root.sha256 = daemon_->digests.digest(root, &error);
+  }
+  uv_poll_init(daemon_->loop, &tree->poll, fd);
+  tree->poll.data = tree;
+  uv_poll_start(&tree->poll, UV_READABLE | UV_DISCONNECT, TreeEvents::on_event);
+  trees_.emplace(tree->id, tree);
+}
+
+bool ProcessTrees::admit_member(pid_t process, uint64_t start_time, Tree* tree) {
+  if (members_.size() >= kMaxMembers && members_.find(process) == members_.end()) {
+    // Members of ended trees first, then processes that have exited.
+    std::erase_if(members_, [&](const auto& entry) { return trees_.count(entry.second.tree) == 0; });
+    if (members_.size() >= kMaxMembers) {
+      std::erase_if(members_, [](const auto& entry) {
+        uint64_t now_started = 0;
+        return !start_time_of(entry.first, &now_started) || now_started != entry.second.start_time;
+      });
+    }
+    if (members_.size() >= kMaxMembers) return false;
+  }
+  members_[process] = Member{start_time, tree->id};
+  return true;
+}
+
+const TreeRoot* ProcessTrees::root_of(pid_t pid) const {
+  const auto member = members_.find(pid);
+  if (member == members_.end()) return nullptr;
+  const auto tree = trees_.find(member->second.tree);
+  if (tree == trees_.end()) return nullptr;
+  uint64_t start_time = 0;
+  if (!start_time_of(pid, &start_time) || start_time != member->second.start_time) return nullptr;
+  return &tree->second->root;
+}
+
+void ProcessTrees::end(Tree* tree) {
+  trees_.erase(tree->id);
+  uv_poll_stop(&tree->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&tree->poll), [](uv_handle_t* handle) {
+    auto* ended = static_cast<Tree*>(handle->data);
+    close(ended->fd);
+    delete ended;
+  });
+}
+
+void ProcessTrees::close_all() {
+  while (!trees_.empty()) end(trees_.begin()->second);
+  members_.clear();
+}
+
+}  // namespace netleash::proxyd

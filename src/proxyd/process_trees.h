@@ -1,0 +1,70 @@
+// Process trees: the app a process runs under comes from the first process
+// of its tree, and the kernel says which tree a process is in.
+//
+// The first process of a patched program seals itself (src/shim/seal/) and
+// installs a second seccomp filter whose user-notification listener it hands
+// to the daemon (wire::Op::kJoinTree). That filter is inherited by every
+// descendant, however started (fork, exec, a shell, a double fork), and no
+// process can remove it or install another listener under it (EBUSY). Each
+// process proves its membership once with prctl(kTreeOption): the kernel
+// delivers that call, with the caller's pid, to the listener of the filter it
+// is under, so the daemon learns pid -> tree from the kernel alone. A
+// descendant that runs another patched program stays in its tree (its seal
+// finds the process sealed and roots nothing): no confused deputy.
+//
+// A tree is kept only if its first probe comes from the process that offered
+// it; it ends when its last process does (the listener hangs up).
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include "identity.h"
+
+namespace netleash::proxyd {
+
+struct Daemon;
+
+class ProcessTrees final : public TreeMembership {
+ public:
+  static constexpr size_t kMaxTrees = 8192;
+  static constexpr size_t kMaxMembers = 65536;
+
+  explicit ProcessTrees(Daemon* daemon);
+  ProcessTrees(const ProcessTrees&) = delete;
+  ProcessTrees& operator=(const ProcessTrees&) = delete;
+
+  // kJoinTree: `root` (identified by its own executable's record) offers the
+  // listener `fd`, which is taken over (closed on refusal).
+  void offer(const PeerIdentity& root, int fd);
+  // TreeMembership: nullptr unless `pid`, still the same process, probed
+  // into a live tree.
+  const TreeRoot* root_of(pid_t pid) const override;
+  size_t tree_count() const { return trees_.size(); }
+  // Closes every listener (the daemon stops); processes in trees then get
+  // ENOSYS from their probe, never a hang.
+  void close_all();
+
+  struct Tree;  // process_trees.cpp
+
+ private:
+  friend struct TreeEvents;
+  struct Member {
+    uint64_t start_time;  // /proc/PID/stat field 22: tells a reused pid apart
+    uint64_t tree;
+  };
+  void end(Tree* tree);
+  bool admit_member(pid_t tgid, uint64_t start_time, Tree* tree);
+
+  Daemon* daemon_;
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, Tree*> trees_;
+  std::unordered_map<pid_t, Member> members_;
+};
+
+}  // namespace netleash::proxyd
