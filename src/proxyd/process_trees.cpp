@@ -1,6 +1,7 @@
 #include "process_trees.h"
 
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <linux/seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -63,6 +64,11 @@ pid_t process_of(pid_t tid) {
   if (!read_proc("/proc/" + std::to_string(tid) + "/status", status, sizeof status)) return -1;
   const char* line = std::strstr(status, "\nTgid:");
   return line == nullptr ? -1 : static_cast<pid_t>(std::strtol(line + 6, nullptr, 10));
+}
+
+bool same_file(int a, int b) {
+  const pid_t self = getpid();
+  return syscall(SYS_kcmp, self, self, KCMP_FILE, a, b) == 0;
 }
 
 bool is_seccomp_listener(int fd) {
@@ -134,6 +140,12 @@ void ProcessTrees::offer(const PeerIdentity& root, int fd) {
   };
   if (root.record_app.empty()) return refuse(root.failure.c_str());
   if (!is_seccomp_listener(fd)) return refuse("the descriptor is not a seccomp listener");
+  // A process already in a tree cannot root another (its seal rooted
+  // nothing), and a listener the daemon holds already cannot be offered as
+  // another app's tree, whoever passed it to the offering process.
+  if (root_of(root.pid) != nullptr) return refuse("the process is in a tree already");
+  for (const auto& [id, tree] : trees_)
+    if (same_file(fd, tree->fd)) return refuse("the listener roots a tree already");
   const uint64_t now = uv_now(daemon_->loop);
   if (trees_.size() >= kMaxTrees) {
     // Offers whose root never probed them (it was in a tree already) go first.

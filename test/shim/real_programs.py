@@ -3,8 +3,10 @@
 curl, python3 and nc talk to local servers by name and by address; a
 destination outside the policy is refused (EACCES) and audited. The patched
 python3 also tries the ways around the shim a script has: libc through
-ctypes, and unpatched children (subprocess, a shell, a double fork) — the
-seal refuses them all."""
+ctypes (the seal refuses it) and unpatched children (subprocess, a shell,
+a double fork): they carry the app of their process tree, reach what it
+allows and nothing else, and a child that runs another app's patched curl
+gains nothing (docs/identity.md, "Process trees")."""
 
 import functools
 import http.server
@@ -45,21 +47,26 @@ def main():
         http_server = nl.add_server(HttpServer(root))
         echo = nl.start_tcp_echo_server(socket.AF_INET)
         denied = nl.start_tcp_echo_server(socket.AF_INET)
+        curl_only = nl.add_server(HttpServer(root))  # curl's policy alone allows it
         rules = [{"host": "web.nltest", "ports": [http_server.port]},
                  {"cidr": "127.0.0.1", "ports": [echo.port]}]
         for app in ("shim-curl", "shim-python", "shim-nc"):
-            nl.write_policy(app, {"outbound": rules})
+            extra = [{"cidr": "127.0.0.1", "ports": [curl_only.port]}] if app == "shim-curl" else []
+            nl.write_policy(app, {"outbound": rules + extra})
         nl.start_daemon()
         url = f"http://web.nltest:{http_server.port}/hello.txt"
         checked = []
 
         curl = shutil.which("curl")
+        patched_curl = None
         if curl:
-            exe = nl.patch(curl, "shim-curl")
+            exe = patched_curl = nl.patch(curl, "shim-curl")
             r = nl.run([exe, "-sS", "--max-time", "10", url])
             expect(r.returncode == 0 and r.stdout == BODY, "curl by name", r)
             r = nl.run([exe, "-sS", "--max-time", "10", f"http://127.0.0.1:{denied.port}/"])
             expect(r.returncode == 7, "curl to a denied port must fail to connect", r)
+            r = nl.run([exe, "-sS", "--max-time", "10", "http://127.0.0.1:%d/hello.txt" % curl_only.port])
+            expect(r.returncode == 0, "curl to the port only its own policy allows", r)
             checked.append("curl")
 
         curl = curl or "/usr/bin/curl"
@@ -88,21 +95,27 @@ except socket.gaierror as e:
 import ctypes, os, subprocess
 libc = ctypes.CDLL("libc.so.6", use_errno=True)
 assert libc.socket(socket.AF_INET, socket.SOCK_STREAM, 0) == -1 and ctypes.get_errno() == errno.EACCES
-# Unpatched children: directly, through a shell, and orphaned by a double fork.
-denied_url = "http://127.0.0.1:{denied.port}/"
-child = [{curl!r}, "-sS", "--max-time", "10", denied_url]
-assert subprocess.run(child, capture_output=True).returncode == 7
-assert os.WEXITSTATUS(os.system(" ".join(child) + " 2>/dev/null")) == 7
-read, write = os.pipe()
-if os.fork() == 0:
+# Unpatched children, directly, through a shell, and orphaned by a double
+# fork: the app's allowlist holds for them, nothing more.
+def curl(url):
+    return [{curl!r}, "-sS", "--max-time", "10", "-o", "/dev/null", url]
+for url, code in (({url!r}, 0), ("http://127.0.0.1:{denied.port}/", 7)):
+    assert subprocess.run(curl(url), capture_output=True).returncode == code, url
+    assert os.WEXITSTATUS(os.system(" ".join(curl(url)) + " 2>/dev/null")) == code, url
+    read, write = os.pipe()
     if os.fork() == 0:
-        os.close(read)
-        code = subprocess.run(child, capture_output=True).returncode
-        os.write(write, bytes([code]))
+        if os.fork() == 0:
+            os.close(read)
+            os.write(write, bytes([subprocess.run(curl(url), capture_output=True).returncode]))
+            os._exit(0)
         os._exit(0)
-    os._exit(0)
-os.close(write)
-assert os.read(read, 1) == bytes([7])
+    os.close(write)
+    assert os.read(read, 1) == bytes([code]), url
+# Another app's patched curl, run from this tree, gets this app's policy.
+if {patched_curl!r}:
+    r = subprocess.run([{patched_curl!r}, "-sS", "--max-time", "10", "http://127.0.0.1:{curl_only.port}/hello.txt"],
+                       capture_output=True)
+    assert r.returncode == 7, r
 print("ok")
 """
         r = nl.run([exe, "-c", script])
@@ -121,10 +134,18 @@ print("ok")
         expect(any(a.get("verdict") == "allow" and a.get("host") == "web.nltest" for a in audit),
                "no allowed connect audited with its host name")
         expect(echo.connections >= 1 and denied.connections == 0, "servers saw the wrong connections")
-        # The unpatched children carried the shim (LD_PRELOAD): their attempts are audited too.
-        children = [a for a in audit if a.get("op") == "connect" and a.get("verdict") == "deny" and
-                    a.get("dst") == f"127.0.0.1:{denied.port}" and a.get("app") not in ("shim-curl", "shim-python")]
-        expect(len(children) >= 3, f"the children's connects were not audited: {children}")
+        # The children carried the shim (LD_PRELOAD) and their tree's app: audited
+        # with their own exe, the app they inherited, and "inherited".
+        children = [a for a in audit if a.get("op") == "connect" and a.get("app") == "shim-python" and
+                    a.get("inherited") and a.get("exe") == os.path.realpath(curl)]
+        denials = [a for a in children if a["verdict"] == "deny" and a.get("dst") == f"127.0.0.1:{denied.port}"]
+        allows = [a for a in children if a["verdict"] == "allow" and a.get("host") == "web.nltest"]
+        expect(len(denials) >= 3 and len(allows) >= 3, f"the children's connects were not audited: {children}")
+        if patched_curl:
+            deputy = [a for a in audit if a.get("dst") == f"127.0.0.1:{curl_only.port}" and
+                      a.get("app") == "shim-python" and a.get("exe") == patched_curl]
+            expect(deputy and deputy[0]["verdict"] == "deny" and deputy[0].get("inherited"),
+                   f"the patched curl run by python was not decided as python's: {deputy}")
     print("PASS:", ", ".join(checked))
 
 

@@ -35,7 +35,12 @@ constexpr uint64_t kPage = 4096;  // x86_64: the only page size
 extern "C" __attribute__((used)) void netleash_preinit_entry(int, char**, char**) {
   // A failure is not reported here (no libc yet): the shim's constructor
   // tries again and reports, and the process gets no network either way.
-  netleash::seal::seal_process(false);
+  const netleash::seal::Result sealed = netleash::seal::seal_process(false);
+  // The shim offers whatever listener waits at kTreeListenerFd to the daemon
+  // as this process's tree: only one this seal made may be there, never one
+  // an exec'ing parent left at that number.
+  if (sealed.outcome != netleash::seal::Outcome::kSealed || sealed.tree_error != 0)
+    netleash::seal::raw_syscall(__NR_close, netleash::seal::kTreeListenerFd);
 
   // The segment was mapped R+W+X so that this code could run. Drop X from the
   // data pages and W from the code pages; executing from the code pages
