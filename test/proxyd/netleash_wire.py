@@ -11,10 +11,11 @@ MAGIC = 0x314C534E
 VERSION = 1
 OP_CONNECT, OP_DATAGRAM_OPEN, OP_RESOLVE, OP_CHECK = 1, 2, 3, 4
 OP_EXPLAIN = 7
-FLAG_LISTEN = 1 << 3
-PROTO_TCP, PROTO_UDP = 6, 17
+FLAG_BOUND, FLAG_LISTEN = 1 << 0, 1 << 3
+PROTO_ICMP, PROTO_TCP, PROTO_UDP = 1, 6, 17
 KIND_VERDICT, KIND_RESULT, KIND_RESOLVE = 1, 2, 3
 KIND_REASON = 5
+REPLY_CLIENT = 1 << 0  # Reply.flags: a bound kDatagramOpen became a client association
 REQUEST_SIZE = 352  # test_wire_check.cpp checks this against sizeof(wire::Request)
 REPLY_SIZE = 16
 RESOLVE_REPLY_SIZE = 16 + 256 + 32 * 24  # sizeof(wire::ResolveReply)
@@ -62,6 +63,11 @@ def parse_reply(data):
     magic, kind, _, error, _ = struct.unpack("<IHHiI", data)
     assert magic == MAGIC, hex(magic)
     return kind, error
+
+
+def reply_flags(data):
+    """Reply.flags (REPLY_CLIENT) of a packed Reply."""
+    return struct.unpack_from("<H", data, 6)[0]
 
 
 def recv_exact(sock, size):
