@@ -40,6 +40,8 @@ enum class Op : uint16_t {
   // SOCK_SEQPACKET. Resolve a host name. Reply: ResolveReply.
   kResolve = 3,
   // SOCK_SEQPACKET. May this process send to `addr` with `protocol`? Reply: Result.
+  // With Protocol::kIcmp: the app asked for an ICMP socket (ping), which the
+  // shim refuses; the daemon audits the refusal and answers EACCES.
   kCheck = 4,
   // SOCK_STREAM. Listen: the daemon checks the inbound rules for `addr` (the
   // virtual address the app bound), binds and listens on the rule's `expose`
@@ -62,7 +64,10 @@ enum class Op : uint16_t {
   kJoinTree = 8,
 };
 
-enum class Protocol : uint8_t { kTcp = 6, kUdp = 17 };
+// kIcmp is never relayed: it names an ICMP socket (datagram "ping socket" or
+// raw, IPv4 or IPv6) in a kCheck, whose answer is always EACCES. `addr` then
+// carries only the socket's family.
+enum class Protocol : uint8_t { kIcmp = 1, kTcp = 6, kUdp = 17 };
 
 // An Internet endpoint. family is AF_INET or AF_INET6 (0 = none/unspecified).
 // For AF_INET the four address bytes are in addr[0..3]. v4-mapped IPv6
@@ -122,7 +127,8 @@ struct Request {
 
 enum RequestFlags : uint32_t {
   // kDatagramOpen: `addr` is the virtual address the app bound (a UDP server),
-  // not a default peer. The daemon applies the inbound rules for it.
+  // not a default peer. The daemon applies the inbound rules for it; when
+  // none matches, it opens a client association (see kReplyClient).
   kFlagBound = 1u << 0,
   // kListen: the app set SO_REUSEPORT. Listens of one app on the same
   // virtual address share the daemon's real listener when all of them set it.
@@ -152,11 +158,20 @@ enum class ReplyKind : uint16_t { kVerdict = 1, kResult = 2, kResolve = 3, kAcce
 struct Reply {
   uint32_t magic;  // kMagic
   uint16_t kind;   // ReplyKind
-  uint16_t reserved;
+  uint16_t flags;  // ReplyFlags
   int32_t error;
   uint32_t reserved2;
 };
 static_assert(sizeof(Reply) == 16);
+
+enum ReplyFlags : uint16_t {
+  // The Result of a kFlagBound kDatagramOpen: no inbound rule matches the
+  // bound address, so the socket is a client that chose its source port
+  // (dig -b, NTP, SIP) and the association is a client one, as if unbound:
+  // every datagram is checked against the outbound rules, and only peers the
+  // app sent to are heard. The shim asks kCheck per destination from then on.
+  kReplyClient = 1u << 0,
+};
 
 // Resolve status values mirror getaddrinfo's: 0, or one of these.
 enum class ResolveStatus : int32_t {

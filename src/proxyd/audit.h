@@ -22,7 +22,7 @@ namespace netleash::proxyd {
 class Stats;
 
 struct AuditEvent {
-  const char* op = "";        // connect, sendto, resolve, listen, accept, close
+  const char* op = "";        // connect, sendto, resolve, listen, accept, socket (ICMP), close
   std::string app;            // empty: the process carries no identity record
   pid_t pid = 0;
   std::optional<uid_t> uid;   // SO_PEERCRED's; none when no local process asked (tunnels)
@@ -31,7 +31,7 @@ struct AuditEvent {
   std::string dst;            // "ip:port" / "[ip6]:port"; empty when not applicable
   std::string src;            // inbound: the peer; empty when not applicable
   std::string listen;         // inbound: the virtual address the app listens on
-  const char* protocol = nullptr;  // inbound: "tcp" or "udp"; nullptr: not written
+  const char* protocol = nullptr;  // inbound: "tcp" or "udp"; a refused ICMP socket: "icmp"; nullptr: not written
   std::string host;           // name the address was resolved from, or the name asked for
   std::string via;            // tunnelled: the peer daemon that connects (dialling host)
   std::string peer;           // tunnelled: the peer daemon that asked (accepting host)

@@ -95,6 +95,16 @@ void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
   d.audit->record(event);
 }
 
+void audit_icmp_refusal(Daemon& d, const PeerIdentity& who, uint16_t family) {
+  AuditEvent event;
+  event.op = "socket";
+  describe_peer(who, &event);
+  event.protocol = "icmp";
+  event.reason = std::string(family == AF_INET6 ? "an ICMPv6" : "an ICMP") +
+                 " socket (ping): netleash relays TCP and UDP only, no rule can allow it";
+  d.audit->record(event);
+}
+
 void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
                    const policy::Decision& decision) {
   AuditEvent event;

@@ -28,6 +28,10 @@ void record_resolution(Daemon& d, const PeerIdentity& who, const std::string& na
 void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
                     const wire::Address& destination, const policy::Decision& decision);
 
+// The shim refused an ICMP socket (ping) of `family`: no rule can allow one,
+// as the daemon relays TCP and UDP only. One deny line, "protocol": "icmp".
+void audit_icmp_refusal(Daemon& d, const PeerIdentity& who, uint16_t family);
+
 void audit_resolve(Daemon& d, const PeerIdentity& who, const std::string& name,
                    const policy::Decision& decision);
 

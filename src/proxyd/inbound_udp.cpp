@@ -9,10 +9,12 @@
 #include <map>
 #include <string>
 
+#include "admission.h"
 #include "daemon.h"
 #include "decisions.h"
 #include "dns/answer.h"
 #include "inbound_decisions.h"
+#include "udp_association.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -215,6 +217,16 @@ void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
     decision = decide_listen(*d, who, request.addr, policy::Protocol::kUdp, &rule);
   else
     decision.reason = "bound association without an address";
+  // No inbound rule for the bound address: a client that chose its source
+  // port (dig -b, NTP, SIP). It gets a client association, as if unbound:
+  // outbound rules per datagram, replies only from the peers it sent to, so
+  // binding exposes nothing. Who may not ask at all is refused as a listen.
+  policy::Decision refusal;
+  if (!decision.allow && admitted_policy(*d, who, &refusal) != nullptr) {
+    wire::Request client = request;
+    client.addr = wire::Address{};
+    return udp_association_start(d, fd, std::move(who), client);
+  }
   std::string limit_reason;
   int error = decision.allow ? 0 : EACCES;
   if (decision.allow && !d->limits.acquire(who.app, &limit_reason)) {

@@ -3,7 +3,8 @@
 // `from` admits (others are dropped, audited once per peer) to the app,
 // framed as in any association (DatagramHeader = the real source). The
 // app's datagrams go out of that same socket: replies to admitted peers
-// freely, anything else only if an outbound rule allows it.
+// freely, anything else only if an outbound rule allows it. A bound address
+// no inbound rule matches is a client's source port: udp_association.h.
 #pragma once
 
 #include "identity.h"

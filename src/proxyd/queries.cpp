@@ -55,6 +55,13 @@ policy::Decision decide_send(Daemon& d, const PeerIdentity& who, const wire::Add
 }  // namespace
 
 void query_check(Daemon* d, int fd, const PeerIdentity& who, const wire::Request& request) {
+  if (request.protocol == static_cast<uint8_t>(wire::Protocol::kIcmp)) {
+    audit_icmp_refusal(*d, who, request.addr.family);
+    const wire::Reply reply = make_reply(wire::ReplyKind::kResult, EACCES);
+    send_packet(fd, &reply, sizeof reply);
+    close(fd);
+    return;
+  }
   const wire::Address destination = normalize_address(request.addr);
   const auto protocol = protocol_of(request);
   const policy::Decision decision = decide_send(*d, who, destination, protocol);

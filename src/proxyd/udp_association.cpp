@@ -215,8 +215,9 @@ int open_udp(uv_loop_t* loop, uv_udp_t* udp, bool* dual_stack) {
   return uv_udp_bind(udp, reinterpret_cast<const sockaddr*>(&any4), 0);
 }
 
-void send_result(int fd, int error) {
-  const wire::Reply reply = make_reply(wire::ReplyKind::kResult, error);
+void send_result(int fd, int error, uint16_t flags) {
+  wire::Reply reply = make_reply(wire::ReplyKind::kResult, error);
+  reply.flags = flags;
   send(fd, &reply, sizeof reply, MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
@@ -249,10 +250,13 @@ void udp_association_start(Daemon* d, int fd, PeerIdentity who, const wire::Requ
   if (default_peer.family != 0 || !decision.allow)
     audit_decision(*d, who, "sendto", default_peer, decision);
   if (error != 0) {
-    send_result(fd, error);
+    send_result(fd, error, 0);
     close(fd);
     return;
   }
+  // A bound request that reached here had no inbound rule (inbound_udp.cpp):
+  // the shim learns that its socket is a client.
+  const uint16_t flags = (request.flags & wire::kFlagBound) ? wire::kReplyClient : 0;
   auto* a = new UdpAssociation(d, fd, std::move(who), default_peer);
   d->track(a);
   d->stats.opened(a->who.app, Stats::Kind::kUdp);
@@ -263,10 +267,10 @@ void udp_association_start(Daemon* d, int fd, PeerIdentity who, const wire::Requ
   a->app_poll.data = a->udp.data = a->idle.data = a;
   a->open_handles = 3;
   if (status != 0) {
-    send_result(fd, -status);
+    send_result(fd, -status, 0);
     return close_association(a);
   }
-  send_result(fd, 0);
+  send_result(fd, 0, flags);
   uv_poll_start(&a->app_poll, UV_READABLE, on_app_readable);
   uv_udp_recv_start(&a->udp, on_alloc, on_udp_recv);
   const uint64_t period = d->config.udp_idle_timeout_ms / 4 + 1;

@@ -12,7 +12,9 @@ namespace netleash::proxyd {
 
 struct Daemon;
 
-// Takes ownership of `fd`, whose Request packet was read.
+// Takes ownership of `fd`, whose Request packet was read. A request with
+// kFlagBound comes from inbound_udp_start (no inbound rule for the bound
+// address), its `addr` cleared: the Result says kReplyClient.
 void udp_association_start(Daemon* daemon, int fd, PeerIdentity who,
                            const wire::Request& request);
 

@@ -33,7 +33,8 @@ const char* validate_op(const wire::Request& request, Channel channel) {
       if (stream) return "kCheck on the stream socket";
       if (!is_inet(request.addr.family)) return "kCheck without an AF_INET/AF_INET6 address";
       if (request.protocol != static_cast<uint8_t>(wire::Protocol::kTcp) &&
-          request.protocol != static_cast<uint8_t>(wire::Protocol::kUdp))
+          request.protocol != static_cast<uint8_t>(wire::Protocol::kUdp) &&
+          request.protocol != static_cast<uint8_t>(wire::Protocol::kIcmp))
         return "kCheck with an unknown protocol";
       return nullptr;
     case wire::Op::kResolve:

@@ -17,7 +17,8 @@ enum InboundFlags : uint32_t {
   // the inbound rule up with port 0 (a rule whose listen port is 0).
   kInboundAnyPort = 1u << 0,
   // A UDP socket whose association is bound (kFlagBound): the daemon filters
-  // its peers with the rule's `from` and checks its replies itself.
+  // its peers with the rule's `from` and checks its replies itself. Cleared
+  // when the daemon answers kReplyClient (no inbound rule: a client).
   kInboundBoundUdp = 1u << 1,
 };
 

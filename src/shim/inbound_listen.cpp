@@ -89,7 +89,9 @@ int inbound_bind(VSocket* vs, int fd, bool any_port) {
   if (any_port) vs->inbound |= kInboundAnyPort;
   // A UDP socket bound to port 0 is a client choosing its source address:
   // its association opens on the first send, as for an unbound socket. A
-  // fixed port makes it a server, which needs an inbound rule now.
+  // fixed port may be a server's: the association opens now, and the daemon
+  // says whether an inbound rule made it one, or it is a client that chose
+  // its source port (kReplyClient, udp.cpp).
   if (vs->type != SOCK_DGRAM || any_port) return 0;
   vs->inbound |= kInboundBoundUdp;
   int err = udp_ensure_open(vs, fd);

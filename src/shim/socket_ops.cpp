@@ -15,6 +15,28 @@ namespace {
 
 constexpr int kTypeFlags = SOCK_NONBLOCK | SOCK_CLOEXEC;
 constexpr int kIpProtoMptcp = 262;  // an MPTCP socket is still a TCP socket to the app
+constexpr int kIcmpAuditTimeoutMs = 10000;
+
+// ping's sockets: an ICMP "ping socket" (SOCK_DGRAM) or a raw ICMP one.
+bool is_icmp(int base_type, int protocol) {
+  return (base_type == SOCK_DGRAM || base_type == SOCK_RAW) &&
+         (protocol == IPPROTO_ICMP || protocol == IPPROTO_ICMPV6);
+}
+
+// ICMP is never relayed, so the socket is refused whatever the daemon says;
+// it is asked only so that the refusal is audited, where the operator looks
+// (a kCheck with Protocol::kIcmp). Waiting for its answer keeps the line
+// ahead of whatever the program does next.
+void audit_icmp_refusal(int domain) {
+  wire::Request request = make_request(wire::Op::kCheck);
+  request.protocol = static_cast<uint8_t>(wire::Protocol::kIcmp);
+  request.addr.family = static_cast<uint16_t>(domain);
+  wire::Reply reply;
+  if (daemon_ask(request, &reply, sizeof reply, kIcmpAuditTimeoutMs) < 0)
+    debug("ICMP socket refused; the daemon could not be told");
+  else
+    debug("ICMP socket refused (audited): netleash relays TCP and UDP only");
+}
 
 // What an Internet socket() request becomes: 0 for TCP/UDP, else an errno.
 int classify(int domain, int base_type, int* protocol) {
@@ -25,8 +47,6 @@ int classify(int domain, int base_type, int* protocol) {
     return 0;
   }
   if (base_type == SOCK_DGRAM) {
-    // IPPROTO_ICMP/ICMPV6 "ping sockets" reach the network directly: refused.
-    if (*protocol == IPPROTO_ICMP || *protocol == IPPROTO_ICMPV6) return EACCES;
     if (*protocol != 0 && *protocol != IPPROTO_UDP) return EPROTONOSUPPORT;
     *protocol = IPPROTO_UDP;
     return 0;
@@ -50,6 +70,11 @@ NL_EXPORT int socket(int domain, int type, int protocol) noexcept {
     return fail(EACCES);
   }
   int base = type & ~kTypeFlags;
+  // ICMP sockets would reach the network directly: refused, and audited.
+  if (is_icmp(base, protocol)) {
+    audit_icmp_refusal(domain);
+    return fail(EACCES);
+  }
   int err = classify(domain, base, &protocol);
   if (err != 0) {
     debug("socket(%d, %d, %d) refused", domain, type, protocol);

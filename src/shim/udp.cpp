@@ -87,6 +87,9 @@ int ensure_open(VSocket* vs, int fd) {
     }
     if (err == 0 && (n != static_cast<ssize_t>(sizeof reply) || reply.magic != wire::kMagic)) err = ECONNREFUSED;
     if (err == 0 && reply.error != 0) err = reply.error;
+    // No inbound rule for the bound port: the daemon made it a client
+    // association, whose destinations we check like any client's.
+    if (err == 0 && (reply.flags & wire::kReplyClient)) vs->inbound &= ~kInboundBoundUdp;
   }
   if (err == ETIMEDOUT) err = ECONNREFUSED;
   if (err == 0 && !vs->bound) vs->local.port = ephemeral_port();

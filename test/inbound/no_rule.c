@@ -1,6 +1,8 @@
-/* Without a matching inbound rule: listen and a UDP server's bind fail with
- * EACCES, and the socket stays usable (a later listen on a port with a rule
- * works). A UDP client's bind to port 0 needs no rule. */
+/* Without a matching inbound rule: listen fails with EACCES, and the socket
+ * stays usable (a later listen on a port with a rule works). A UDP bind, to a
+ * fixed port or port 0, needs no rule: the socket is a client that chose its
+ * source port (dig -b), which keeps the address it asked for and hears
+ * nothing until it sends (udp_client_bind.py in test/shim sends). */
 #include "inbound_test.h"
 
 int main(void) {
@@ -17,8 +19,15 @@ int main(void) {
   CHECK(close(fd) == 0);
 
   int udp = socket(AF_INET, SOCK_DGRAM, 0);
+  CHECK(bind(udp, (struct sockaddr*)&sin, sizeof sin) == 0);
+  struct sockaddr_in got;
+  socklen_t len = sizeof got;
+  CHECK(getsockname(udp, (struct sockaddr*)&got, &len) == 0 && got.sin_port == sin.sin_port);
+  char byte;
   errno = 0;
-  CHECK(bind(udp, (struct sockaddr*)&sin, sizeof sin) == -1 && errno == EACCES);
+  CHECK(recv(udp, &byte, 1, MSG_DONTWAIT) == -1 && errno == EAGAIN);
+  CHECK(close(udp) == 0);
+  udp = socket(AF_INET, SOCK_DGRAM, 0);
   sin.sin_port = 0;
   CHECK(bind(udp, (struct sockaddr*)&sin, sizeof sin) == 0);
   CHECK(close(udp) == 0);

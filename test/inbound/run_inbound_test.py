@@ -214,6 +214,8 @@ def main():
         if name == "no_rule":
             if not any(a["op"] == "listen" and a["verdict"] == "deny" for a in audit):
                 fail("no audited listen deny")
+            if any(a["op"] == "listen" and a.get("protocol") == "udp" for a in audit):
+                fail("a UDP client's bind was judged as a listen")
         print(f"{name}: ok")
 
 

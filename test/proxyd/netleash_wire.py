@@ -14,10 +14,11 @@ OP_EXPLAIN = 7
 OP_JOIN_TREE = 8
 TREE_LISTENER_FD = 1009  # seal::kTreeListenerFd
 TREE_OPTION = 0x4e4c5332  # seal::kTreeOption
-FLAG_LISTEN = 1 << 3
-PROTO_TCP, PROTO_UDP = 6, 17
+FLAG_BOUND, FLAG_LISTEN = 1 << 0, 1 << 3
+PROTO_ICMP, PROTO_TCP, PROTO_UDP = 1, 6, 17
 KIND_VERDICT, KIND_RESULT, KIND_RESOLVE = 1, 2, 3
 KIND_REASON = 5
+REPLY_CLIENT = 1 << 0  # Reply.flags: a bound kDatagramOpen became a client association
 REQUEST_SIZE = 352  # test_wire_check.cpp checks this against sizeof(wire::Request)
 REPLY_SIZE = 16
 RESOLVE_REPLY_SIZE = 16 + 256 + 32 * 24  # sizeof(wire::ResolveReply)
@@ -65,6 +66,11 @@ def parse_reply(data):
     magic, kind, _, error, _ = struct.unpack("<IHHiI", data)
     assert magic == MAGIC, hex(magic)
     return kind, error
+
+
+def reply_flags(data):
+    """Reply.flags (REPLY_CLIENT) of a packed Reply."""
+    return struct.unpack_from("<H", data, 6)[0]
 
 
 def recv_exact(sock, size):

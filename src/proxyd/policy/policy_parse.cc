@@ -107,6 +107,11 @@ OutboundRule parse_outbound_rule(const Node& node, Diagnostics& diagnostics) {
       rule.protocol = ProtocolMatch::kUdp;
     } else if (value->string == "any") {
       rule.protocol = ProtocolMatch::kAny;
+    } else if (value->string == "icmp") {
+      // Asked for often enough (ping) to deserve its own answer; why not: docs/protocol.md, "ICMP".
+      diagnostics.error(value->offset,
+                        "\"protocol\" must be \"tcp\", \"udp\" or \"any\": ICMP is not relayed, "
+                        "so no rule can allow ping (netleash.json(5), \"ICMP\")");
     } else {
       diagnostics.error(value->offset, "\"protocol\" must be \"tcp\", \"udp\" or \"any\"");
     }

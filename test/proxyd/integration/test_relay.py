@@ -125,14 +125,24 @@ except socket.timeout:
 checks = [w.check(P, '127.0.0.1', %d, w.PROTO_UDP), w.check(P, '127.0.0.1', %d, w.PROTO_UDP)]
 why = [w.explain(P, '127.0.0.1', %d, w.PROTO_UDP), w.explain(P, '127.0.0.1', %d, w.PROTO_UDP),
        w.explain(P, name=b'example.com'), w.explain(P, '127.0.0.1', %d, w.PROTO_UDP, listen=True)]
-print(json.dumps([e, list(src), d[24:].decode(), extra, checks, why]))
-""" % (port, other, port, other, port, other, port), d)
+# Bound with no inbound rule: a client that chose its source port (dig -b), told so by
+# REPLY_CLIENT; checked per datagram and heard only from peers it sent to, like s above.
+b = w.connect_seqpacket(P)
+b.send(w.request(w.OP_DATAGRAM_OPEN, '127.0.0.1', 5353, w.PROTO_UDP, flags=w.FLAG_BOUND))
+reply = b.recv(64)
+b.send(w.datagram('127.0.0.1', %d, b'nope'))
+b.send(w.datagram('127.0.0.1', %d, b'bound'))
+b.settimeout(5)
+bound = [w.parse_reply(reply)[1], w.reply_flags(reply) == w.REPLY_CLIENT, b.recv(100)[24:].decode()]
+print(json.dumps([e, list(src), d[24:].decode(), extra, checks, why, bound]))
+""" % (port, other, port, other, port, other, port, other, port), d)
     # kExplain (NETLEASH_DEBUG's "why"): the reason, never an audit line.
     assert out == [0, ["127.0.0.1", port], "ping", None, [0, 13],
                    [[True, "outbound rule 0 (127.0.0.1/32) allows 127.0.0.1:%d/udp" % port],
                     [False, "no rule matches 127.0.0.1:%d/udp" % other],
                     [False, "no rule allows resolving this name"],
-                    [False, "no inbound rule for 127.0.0.1:%d/udp" % port]]], out
+                    [False, "no inbound rule for 127.0.0.1:%d/udp" % port]],
+                   [0, True, "bound"]], out
     assert not [a for a in d.audit() if a["op"] in ("resolve", "listen")], d.audit()
     sendtos = [(a["dst"], a["verdict"]) for a in d.audit() if a["op"] == "sendto"]
     assert ("127.0.0.1:%d" % port, "allow") in sendtos and ("127.0.0.1:%d" % other, "deny") in sendtos

@@ -135,7 +135,8 @@ TEST_CASE("outbound rule errors", "[errors]") {
   CHECK(rule_errors(R"({"cidr": ["10.0.0.0/8"]})") ==
         Errors{"p.json:1:36: a CIDR must be a string, not array"});
   CHECK(rule_errors(R"({"cidr": "::/0", "protocol": "icmp"})") ==
-        Errors{"p.json:1:56: \"protocol\" must be \"tcp\", \"udp\" or \"any\""});
+        Errors{"p.json:1:56: \"protocol\" must be \"tcp\", \"udp\" or \"any\": ICMP is not relayed, so no "
+               "rule can allow ping (netleash.json(5), \"ICMP\")"});
   CHECK(rule_errors(R"({"cidr": "::/0", "via": "bad peer"})") ==
         Errors{"p.json:1:51: \"via\" must be a peer name: 1-64 characters of A-Z a-z 0-9 . _ -, "
                "starting with a letter or digit"});

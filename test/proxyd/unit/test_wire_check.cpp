@@ -80,12 +80,14 @@ TEST_CASE("kResolve needs a NUL-terminated, non-empty name and a known family") 
   }
 }
 
-TEST_CASE("kCheck needs an address and TCP or UDP; kDatagramOpen may omit the peer") {
+TEST_CASE("kCheck needs an address and TCP, UDP or ICMP; kDatagramOpen may omit the peer") {
   auto r = connect_request("10.0.0.1", 53);
   r.op = static_cast<uint16_t>(wire::Op::kCheck);
   r.protocol = static_cast<uint8_t>(wire::Protocol::kUdp);
   CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
-  r.protocol = 1;
+  r.protocol = static_cast<uint8_t>(wire::Protocol::kIcmp);  // a refused ping socket, to audit
+  CHECK(validate_request(r, Channel::kSeqpacket) == nullptr);
+  r.protocol = 2;
   CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
   r.op = static_cast<uint16_t>(wire::Op::kDatagramOpen);
   r.addr.family = 0;
