@@ -3,15 +3,11 @@
 #include <climits>
 #include <cstdlib>
 
+#include "output_file.h"
+
 namespace netleash::elf {
 
 namespace {
-
-std::string directory_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 std::string canonical(const std::string& path) {
   char resolved[PATH_MAX];
@@ -19,12 +15,18 @@ std::string canonical(const std::string& path) {
 }
 
 // The DT_RUNPATH (or, without one, DT_RPATH) string when it names $ORIGIN: the loader
-// then finds libraries relative to the executable's own directory.
+// then finds libraries relative to the executable's own directory. (Called after the
+// output is written, so a string out of range is no reason to refuse: no warning.)
 std::optional<std::string> origin_search_path(const ElfFile& file) {
   for (int64_t tag : {DT_RUNPATH, DT_RPATH}) {
     std::optional<uint64_t> at = file.dynamic_value(tag);
     if (!at) continue;
-    std::string path = file.dynamic_string(*at);
+    std::string path;
+    try {
+      path = file.dynamic_string(*at);
+    } catch (const ElfError&) {
+      continue;
+    }
     if (path.find("$ORIGIN") != std::string::npos || path.find("${ORIGIN}") != std::string::npos) {
       return std::string(tag == DT_RUNPATH ? "RUNPATH" : "RPATH") + " \"" + path + "\"";
     }

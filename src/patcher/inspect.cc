@@ -49,7 +49,8 @@ Report inspect_file(const std::string& path) {
     return r;
   }
   try {
-    if ((r.reason = script_refusal(fd))) {
+    r.reason = script_refusal(fd);
+    if (r.reason) {
       close(fd);
       return r;
     }
