@@ -26,7 +26,9 @@ require netleash /usr/sbin/netleashd /usr/bin/netleash-patch /usr/bin/netleash-r
   /usr/share/netleash/netleash.schema.json /usr/share/netleash/systemd/netleash-enforced.conf \
   /usr/share/man/man1/netleash-patch.1.gz /usr/share/man/man1/netleash-run.1.gz \
   /usr/share/man/man1/netleashctl.1.gz \
-  /usr/share/man/man5/netleash.json.5.gz /usr/share/man/man8/netleashd.8.gz
+  /usr/share/man/man5/netleash.json.5.gz /usr/share/man/man8/netleashd.8.gz \
+  /usr/sbin/netleash-repatch /etc/netleash/repatch.list /etc/dpkg/dpkg.cfg.d/netleash-repatch \
+  /usr/share/man/man8/netleash-repatch.8.gz
 require libnetleash1 "/usr/lib/$multiarch/libnetleash.so.1"
 
 if ! lintian --fail-on error "$dir"/*.changes; then

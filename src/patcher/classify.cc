@@ -52,12 +52,14 @@ bool bytes_have_go_magic(const std::vector<unsigned char>& bytes) {
 }
 
 // Three independent signs, as Go's own debug/buildinfo and cmd/internal/buildid use:
-// a .go.buildinfo section, a note with owner "Go" and type 4 (the Go build id), or the
-// build-info magic at the start of the first writable, non-executable PT_LOAD (where the
-// Go linker puts .go.buildinfo; this catches binaries with their sections stripped).
+// a .go.buildinfo (or .note.go.buildid) section, a note with owner "Go" and type 4 (the
+// Go build id, found through PT_NOTE), or the build-info magic at the start of the first
+// writable, non-executable PT_LOAD (where the Go linker puts .go.buildinfo; this catches
+// binaries with their sections stripped).
 bool looks_like_go(const ElfFile& file) {
   for (size_t i = 0; i < file.shdrs.size(); ++i) {
-    if (file.section_name(i) == ".go.buildinfo") return true;
+    std::string name = file.section_name(i);
+    if (name == ".go.buildinfo" || name == ".note.go.buildid") return true;
   }
   bool go_note = false;
   for_each_note(file, [&](const Note& note) {

@@ -11,6 +11,7 @@
 #include "base.h"
 #include "elf_file.h"
 #include "preinit_hook.h"
+#include "script.h"
 
 namespace netleash::elf {
 
@@ -48,6 +49,11 @@ Report inspect_file(const std::string& path) {
     return r;
   }
   try {
+    r.reason = script_refusal(fd);
+    if (r.reason) {
+      close(fd);
+      return r;
+    }
     FileView view(fd);
     ElfFile file = read_elf(view);
     Classification c = classify(file, file_facts(fd));

@@ -13,12 +13,14 @@
 #include <cstring>
 #include <system_error>
 
+#include "advice.h"
 #include "classify.h"
 #include "cli.h"
 #include "elf_file.h"
 #include "inspect.h"
 #include "output_file.h"
 #include "plan.h"
+#include "script.h"
 #include "validate.h"
 #include "writer.h"
 
@@ -29,6 +31,19 @@ enum class Outcome { Changed, Unchanged, Refused, Failed };
 
 void report(const std::string& file, const std::string& message) {
   std::fprintf(stderr, "netleash-patch: %s: %s\n", file.c_str(), message.c_str());
+}
+
+// After a file is written: what the copy may break, or keeps (on standard error,
+// without changing the outcome).
+void advise(const Options& options, const std::string& input, const ElfFile& file,
+            const FileFacts& facts) {
+  if (!options.in_place) {
+    if (std::optional<std::string> warning = relocation_warning(file, input, options.output)) {
+      report(input, *warning);
+    }
+  }
+  bool patched = options.mode == Options::Mode::Patch;
+  if (patched && (facts.setid || facts.capabilities)) report(input, privilege_note(facts));
 }
 
 // Closes the descriptor on every path out of process_file.
@@ -60,13 +75,20 @@ Outcome process_file(const Options& options, const std::string& input, std::stri
     destination = resolved;
   }
   try {
+    // A script is not ELF, but its interpreter is: name it.
+    if (std::optional<std::string> script = script_refusal(in.fd)) {
+      report(input, *script);
+      return Outcome::Refused;
+    }
     // read
     FileView view(in.fd);
     ElfFile file = read_elf(view);
     // classify
-    Classification cls = classify(file, file_facts(in.fd));
+    FileFacts facts = file_facts(in.fd);
+    Classification cls = classify(file, facts);
     if (cls.hard_reason || (cls.reason && !options.allow_setuid)) {
-      report(input, *cls.reason);
+      std::optional<std::string> advice = refusal_advice(cls, input);
+      report(input, *cls.reason + (advice ? "; " + *advice : ""));
       return Outcome::Refused;
     }
     // plan
@@ -84,6 +106,7 @@ Outcome process_file(const Options& options, const std::string& input, std::stri
       AtomicOutput out(destination);
       write_plan(in.fd, out.fd(), copy);
       out.commit(st, in.fd, cls.setuid);
+      advise(options, input, file, facts);
       return Outcome::Unchanged;
     }
     // validate
@@ -102,6 +125,7 @@ Outcome process_file(const Options& options, const std::string& input, std::stri
       return Outcome::Refused;
     }
     out.commit(st, in.fd, cls.setuid);
+    advise(options, input, file, facts);
     return Outcome::Changed;
   } catch (const ElfError& e) {
     report(input, e.what());

@@ -10,6 +10,10 @@
 
 namespace netleash::elf {
 
+// The directory part of `path` ("." when it has none): where the temporary file goes,
+// and what `-o` moving a program to another directory is judged by (advice.h).
+std::string directory_of(const std::string& path);
+
 class AtomicOutput {
  public:
   explicit AtomicOutput(const std::string& destination);  // throws std::system_error

@@ -395,6 +395,98 @@ def test_refusals(tmp, shim):
     check(run([PATCH]).returncode == 2, "no arguments is a usage error")
 
 
+GO_NOTE_PROGRAM = r"""
+/* The note the Go linker writes (owner "Go", type 4: the build id), in a PT_NOTE. */
+__asm__(".section .note.go.buildid,\"a\",@note\n.balign 4\n"
+        ".long 3\n.long 8\n.long 4\n.asciz \"Go\"\n.balign 4\n.ascii \"buildid0\"\n.previous\n");
+int main(void) { return 0; }
+"""
+
+
+def expect_refused_saying(tmp, name, path, *phrases):
+    """Refused as expect_refused requires, and the one line says each of `phrases`."""
+    expect_refused(tmp, name, path)
+    r = run([PATCH, "--app", "x", "-o", os.path.join(tmp, "refused.out"), path])
+    missing = [p for p in phrases if p not in r.stderr]
+    check(not missing, f"refusal of {name} says what to do", f"{missing} not in {r.stderr!r}")
+
+
+def test_refusal_advice(tmp):
+    """Refusals name the way out: the interpreter of a #! script, enforced mode for
+    static, static-pie and Go programs."""
+    script = os.path.join(tmp, "x.py")
+    with open(script, "w") as f:
+        f.write("#!/usr/bin/python3\nprint('hi')\n")
+    os.chmod(script, 0o755)
+    expect_refused_saying(tmp, "python script", script,
+                          f"{script}: a script run by /usr/bin/python3; patch the interpreter")
+    check(f"a script run by /usr/bin/python3" in run([PATCH, "--inspect", script]).stdout,
+          "inspect names the interpreter")
+    env_script = os.path.join(tmp, "env.sh")
+    with open(env_script, "w") as f:
+        f.write("#!/usr/bin/env -S sh -e\necho hi\n")
+    expect_refused_saying(tmp, "env script", env_script,
+                          f"a script run by sh through /usr/bin/env ({shutil.which('sh')})")
+    src = os.path.join(tmp, "hello.c")
+    for name, flags in (("static", ["-static"]), ("static-pie", ["-static-pie"])):
+        exe = os.path.join(tmp, "advice-" + name)
+        if check(run(["gcc", *flags, src, "-o", exe]).returncode == 0, f"build {name}"):
+            expect_refused_saying(tmp, name, exe, "supervised mode", f"netleash-run -- {exe}")
+    go_src = os.path.join(tmp, "gonote.c")
+    with open(go_src, "w") as f:
+        f.write(GO_NOTE_PROGRAM)
+    go = os.path.join(tmp, "gonote")
+    if check(run(["gcc", go_src, "-o", go]).returncode == 0, "build Go note program"):
+        check(inspect(go)["go"] is True, "Go found by its .note.go.buildid note")
+        expect_refused_saying(tmp, "Go note", go, "Go binary", f"netleash-run -- {go}")
+
+
+def patch_stderr(shim, *args):
+    r = run([PATCH, "--app", "w", "--shim", shim, *args])
+    return r.returncode, r.stderr
+
+
+def test_copy_warnings(tmp, shim):
+    """-o into another directory warns (specifically for $ORIGIN); --allow-setuid says
+    the copy keeps its setuid bit or file capabilities."""
+    src = os.path.join(tmp, "hello.c")
+    exe = os.path.join(tmp, "warn")
+    run(["gcc", src, "-o", exe])
+    elsewhere = os.path.join(tmp, "elsewhere")
+    os.makedirs(elsewhere, exist_ok=True)
+    rc, err = patch_stderr(shim, "-o", os.path.join(tmp, "warn.same"), exe)
+    check(rc == 0 and err == "", "-o in the same directory is quiet", err)
+    rc, err = patch_stderr(shim, "-o", os.path.join(elsewhere, "warn"), exe)
+    check(rc == 0 and err.count("\n") == 1 and
+          f"warning: the copy is in {elsewhere}, not in {tmp}" in err and "libjli.so" in err and
+          "--in-place" in err and "whole directory" in err, "-o elsewhere warns", err)
+    origin = os.path.join(tmp, "origin")
+    run(["gcc", src, "-o", origin, "-Wl,-rpath,$ORIGIN/../lib", "-Wl,--enable-new-dtags"])
+    rc, err = patch_stderr(shim, "-o", os.path.join(elsewhere, "origin"), origin)
+    check(rc == 0 and 'its RUNPATH "$ORIGIN/../lib" finds libraries relative to ' + tmp in err and
+          "--in-place" in err, "-o elsewhere names $ORIGIN", err)
+    rc, err = patch_stderr(shim, "--in-place", origin)
+    check(rc == 0 and "warning" not in err, "in place does not warn", err)
+
+    setuid = os.path.join(tmp, "warn-setuid")
+    shutil.copy(exe, setuid)
+    os.chmod(setuid, 0o4755)
+    rc, err = patch_stderr(shim, "--allow-setuid", "-o", setuid + ".out", setuid)
+    check(rc == 0 and "keeps its setuid/setgid bit" in err and
+          stat.S_IMODE(os.stat(setuid + ".out").st_mode) == 0o4755, "allow-setuid says setuid", err)
+    ping = os.path.join(tmp, "ping")
+    shutil.copy("/usr/bin/ping", ping)  # a real program that Debian ships with cap_net_raw
+    if not (shutil.which("setcap") and run(["setcap", "cap_net_raw+ep", ping]).returncode == 0):
+        skip_case("allow-setuid capabilities", "setcap unavailable")
+        return
+    rc, err = patch_stderr(shim, "--allow-setuid", "-o", ping + ".out", ping)
+    caps = run(["getcap", ping + ".out"]).stdout
+    check(rc == 0 and "keeps its file capabilities" in err and "cap_net_raw" in caps,
+          "allow-setuid says capabilities", f"{err!r} {caps!r}")
+    rc, err = patch_stderr(shim, "--allow-setuid", "--in-place", ping)
+    check(rc == 0 and "keeps its file capabilities" in err, "allow-setuid in place says so", err)
+
+
 def test_multi_in_place(tmp, shim):
     src = os.path.join(tmp, "hello.c")
     files = []
@@ -491,6 +583,8 @@ def main():
             return 1
         test_own_preinit_array(tmp, shim)
         test_refusals(tmp, shim)
+        test_refusal_advice(tmp)
+        test_copy_warnings(tmp, shim)
         test_multi_in_place(tmp, shim)
         test_moved_table(tmp, shim)
         test_matrix(tmp, shim)
