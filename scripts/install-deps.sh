@@ -13,7 +13,7 @@ packages=(
   # ELF tooling the patcher tests compare against
   binutils elfutils patchelf file libcap2-bin
   # real programs the integration tests patch and run
-  python3 python3-dissononce python3-jsonschema curl wget netcat-openbsd nodejs socat strace dnsutils dnsmasq-base iproute2 iputils-ping
+  python3 python3-dissononce python3-jsonschema curl wget git netcat-openbsd nodejs socat strace dnsutils dnsmasq-base iproute2 iputils-ping
   nginx-light redis-server tcpdump
 )
 

@@ -13,6 +13,8 @@ NETLEASHD, NETLEASH_PATCH, NETLEASH_SHIM. Set NETLEASH_KEEP_TMP=1 to keep the
 private directory (its path is printed) for debugging.
 """
 
+import functools
+import http.server
 import json
 import os
 import shutil
@@ -233,6 +235,22 @@ class BlackholeServer(_Server):
         super().close()
 
 
+class HttpServer:
+    """A static HTTP server on an ephemeral loopback port serving `root`."""
+
+    def __init__(self, root):
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+        handler.log_message = lambda *args: None
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 class Netleash:
     """A private netleashd with its own policy dir, socket and audit log.
 
@@ -381,10 +399,10 @@ class Netleash:
                 sys.stderr.write(f"----- {path} -----\n{content[-8000:]}\n")
 
     # --- programs --------------------------------------------------------------------
-    def patch(self, program, app, name=None):
-        """Patched copy of program (with the built shim's absolute path) for app; returns its path."""
+    def patch(self, program, app, name=None, shim=None):
+        """Patched copy of program (with the built shim's absolute path, or `shim`) for app; returns its path."""
         out = os.path.join(self.bin_dir, name or f"{os.path.basename(program)}.{app}")
-        result = subprocess.run([self.patcher, "--app", app, "--shim", self.shim, "-o", out, program],
+        result = subprocess.run([self.patcher, "--app", app, "--shim", shim or self.shim, "-o", out, program],
                                 capture_output=True, text=True, timeout=60)
         if result.returncode != 0:
             raise RuntimeError(f"netleash-patch failed ({result.returncode}): {result.stderr.strip()}")

@@ -8,32 +8,15 @@ a double fork): they carry the app of their process tree, reach what it
 allows and nothing else, and a child that runs another app's patched curl
 gains nothing (docs/identity.md, "Process trees")."""
 
-import functools
-import http.server
 import os
 import shutil
 import socket
 import sys
-import threading
 
 sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
-from netleash_harness import Netleash, expect  # noqa: E402
+from netleash_harness import HttpServer, Netleash, expect  # noqa: E402
 
 BODY = "hello through netleash\n"
-
-
-class HttpServer:
-    def __init__(self, root):
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-        handler.log_message = lambda *args: None
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def main():
