@@ -168,11 +168,41 @@ shop = json.load(sys.stdin)["apps"]["shop"]
 sys.exit(0 if (shop["allows"], shop["denies"]) == (1, 1) and shop["bytes_received"] > 0 else 1)' ||
   fail "netleashctl status: $status"
 
+# A leashed program that runs across "systemctl restart netleashd" keeps its
+# network: its process tree waits in the file descriptor store.
+netleash-patch --app shop -o /usr/local/bin/shop-python /usr/bin/python3 2>/dev/null
+mkfifo go
+systemd-run -q --unit shoppy -p WorkingDirectory=/var/tmp/netleash /usr/local/bin/shop-python -c '
+import subprocess, urllib.request
+while True:
+    with open("go") as f:
+        f.read()
+    try:
+        urllib.request.urlopen("http://127.0.0.1:18081/index.html", timeout=10).read()
+        child = subprocess.run(["curl", "-sS", "--max-time", "10", "http://127.0.0.1:18081/index.html"],
+                               capture_output=True).returncode
+        result = "ok" if child == 0 else "child %d" % child
+    except Exception as e:
+        result = repr(e)
+    with open("result", "a") as f:
+        f.write(result + "\n")
+'
+ask() {  # $1: how many results there should be then
+  echo go > go
+  for _ in $(seq 100); do [ "$(wc -l < result 2>/dev/null || echo 0)" -ge "$1" ] && break; sleep 0.1; done
+  [ "$(sed -n "$1p" result 2>/dev/null)" = ok ] || fail "leashed program, request $1: $(cat result 2>/dev/null)"
+}
+ask 1
+systemctl restart netleashd || fail "restart"
+journalctl -u netleashd -o cat | grep -q 'restored [1-9][0-9]* process trees' || fail "no process tree restored"
+ask 2
+systemctl stop shoppy
+
 echo '{ "app": "shop", "outbound": [ { "cidr": "127.0.0.1", "ports": [18081], } ] }' \
   > /etc/netleash/apps.d/shop.json
 systemctl reload netleashd 2>/dev/null && fail "a broken policy was reloaded"
 journalctl -u netleashd -o cat | grep -q '/etc/netleash/apps.d/shop.json:1:[0-9]*: ' || fail "no FILE:LINE:COL error"
 systemctl is-active -q netleashd || fail "the daemon stopped after a failed reload"
 systemctl start shop18081.service || fail "the old policy was not kept"
-echo "systemd-e2e: packages under systemd $(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'): sockets, enforced unit, allow, deny, unpatched refused, reload, status: ok"
+echo "systemd-e2e: packages under systemd $(systemctl --version | sed -n '1s/^systemd \([0-9]*\).*/\1/p'): sockets, enforced unit, allow, deny, unpatched refused, status, process trees across a restart, reload: ok"
 EOF

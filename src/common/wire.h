@@ -57,7 +57,7 @@ enum class Op : uint16_t {
   // decides nothing). The shim asks only when NETLEASH_DEBUG=1 and an
   // operation was just refused, so no allowed operation pays for it.
   kExplain = 7,
-  // SOCK_SEQPACKET. The first process of a tree hands netleashd the listener
+  // SOCK_STREAM. The first process of a tree hands netleashd the listener
   // of its tree filter (one descriptor, SCM_RIGHTS), then probes with
   // prctl(kTreeOption): the daemon keeps the listener only if that probe
   // reaches it from the same process. No reply. docs/identity.md.

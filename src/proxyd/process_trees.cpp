@@ -15,12 +15,15 @@
 
 #include "daemon.h"
 #include "shim/seal/filter.h"
+#include "systemd_glue.h"
+#include "tree_state.h"
 
 namespace netleash::proxyd {
 
 struct ProcessTrees::Tree {
   ProcessTrees* owner = nullptr;
   uint64_t id = 0;
+  std::string name;  // FDNAME in the service manager's store
   TreeRoot root;
   uint64_t root_start_time = 0;
   int fd = -1;
@@ -99,14 +102,14 @@ struct TreeEvents {
   static void on_event(uv_poll_t* poll, int status, int events) {
     auto* tree = static_cast<ProcessTrees::Tree*>(poll->data);
     ProcessTrees* trees = tree->owner;
-    if (status < 0 || (events & UV_DISCONNECT) != 0) return trees->end(tree);
+    if (status < 0 || (events & UV_DISCONNECT) != 0) return trees->end(tree, true);
     static NotifBuffers buffers;
     std::fill(buffers.notif.begin(), buffers.notif.end(), 0);
     auto* notif = reinterpret_cast<seccomp_notif*>(buffers.notif.data());
     if (ioctl(tree->fd, SECCOMP_IOCTL_NOTIF_RECV, notif) != 0) {
       // ENOENT: the caller was killed before we got to it. Anything else: the
       // tree is of no use any more.
-      if (errno != ENOENT && errno != EINTR) trees->end(tree);
+      if (errno != ENOENT && errno != EINTR) trees->end(tree, true);
       return;
     }
     int error = EPERM;
@@ -118,8 +121,10 @@ struct TreeEvents {
       // probe, so `process` was still it.
       if (process > 0 && start_time_of(process, &start_time) &&
           ioctl(tree->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &notif->id) == 0) {
-        if (!tree->confirmed && process == tree->root.pid && start_time == tree->root_start_time)
+        if (!tree->confirmed && process == tree->root.pid && start_time == tree->root_start_time) {
           tree->confirmed = true;
+          systemd::store_fd(tree->fd, tree->name);
+        }
         if (tree->confirmed && trees->admit_member(process, start_time, tree)) error = 0;
       }
     }
@@ -153,12 +158,13 @@ void ProcessTrees::offer(const PeerIdentity& root, int fd) {
     for (auto& [id, tree] : trees_)
       if (!tree->confirmed && now - tree->offered_ms >= daemon_->config.request_timeout_ms)
         stale.push_back(tree);
-    for (Tree* tree : stale) end(tree);
+    for (Tree* tree : stale) end(tree, false);
     if (trees_.size() >= kMaxTrees) return refuse("too many process trees");
   }
   auto* tree = new Tree;
   tree->owner = this;
   tree->id = next_id_++;
+  tree->name = systemd::kStoredPrefix + std::to_string(tree->id);
   tree->fd = fd;
   tree->offered_ms = now;
   tree->root.app = root.record_app;
@@ -174,10 +180,49 @@ void ProcessTrees::offer(const PeerIdentity& root, int fd) {
     std::string error;
     tree->root.sha256 = daemon_->digests.digest(root, &error);
   }
-  uv_poll_init(daemon_->loop, &tree->poll, fd);
+  watch(tree);
+}
+
+void ProcessTrees::watch(Tree* tree) {
+  uv_poll_init(daemon_->loop, &tree->poll, tree->fd);
   tree->poll.data = tree;
   uv_poll_start(&tree->poll, UV_READABLE | UV_DISCONNECT, TreeEvents::on_event);
   trees_.emplace(tree->id, tree);
+}
+
+void ProcessTrees::restore(const std::vector<std::pair<int, std::string>>& stored,
+                           const std::string& state_path) {
+  TreeState state;
+  std::string error;
+  if (!take_tree_state(state_path, &state, &error)) log_message("process trees not restored: %s", error.c_str());
+  std::map<std::string, uint64_t> ids;
+  for (const auto& [fd, name] : stored) {
+    const auto saved = std::find_if(state.trees.begin(), state.trees.end(),
+                                    [&](const SavedTree& t) { return t.name == name; });
+    if (saved == state.trees.end() || !is_seccomp_listener(fd)) {
+      // Whose tree it was cannot be told: let it go.
+      systemd::unstore_fd(name);
+      close(fd);
+      continue;
+    }
+    auto* tree = new Tree;
+    tree->owner = this;
+    tree->id = std::strtoull(name.c_str() + sizeof systemd::kStoredPrefix - 1, nullptr, 10);
+    tree->name = name;
+    tree->root = saved->root;
+    tree->root_start_time = saved->root_start_time;
+    tree->fd = fd;
+    tree->confirmed = true;
+    tree->offered_ms = uv_now(daemon_->loop);
+    next_id_ = std::max(next_id_, tree->id + 1);
+    ids[name] = tree->id;
+    watch(tree);
+  }
+  for (const SavedMember& m : state.members) {
+    const auto id = ids.find(m.tree);
+    if (id != ids.end() && members_.size() < kMaxMembers) members_[m.pid] = Member{m.start_time, id->second};
+  }
+  if (!trees_.empty()) log_message("restored %zu process trees, %zu members", trees_.size(), members_.size());
 }
 
 bool ProcessTrees::admit_member(pid_t process, uint64_t start_time, Tree* tree) {
@@ -206,7 +251,8 @@ const TreeRoot* ProcessTrees::root_of(pid_t pid) const {
   return &tree->second->root;
 }
 
-void ProcessTrees::end(Tree* tree) {
+void ProcessTrees::end(Tree* tree, bool forget) {
+  if (forget && tree->confirmed) systemd::unstore_fd(tree->name);
   trees_.erase(tree->id);
   uv_poll_stop(&tree->poll);
   uv_close(reinterpret_cast<uv_handle_t*>(&tree->poll), [](uv_handle_t* handle) {
@@ -216,8 +262,21 @@ void ProcessTrees::end(Tree* tree) {
   });
 }
 
-void ProcessTrees::close_all() {
-  while (!trees_.empty()) end(trees_.begin()->second);
+void ProcessTrees::stop(const std::string& state_path) {
+  if (systemd::fd_store_available() && !trees_.empty()) {
+    TreeState state;
+    for (const auto& [id, tree] : trees_)
+      if (tree->confirmed) state.trees.push_back(SavedTree{tree->name, tree->root, tree->root_start_time});
+    for (const auto& [pid, member] : members_) {
+      const auto tree = trees_.find(member.tree);
+      if (tree != trees_.end() && tree->second->confirmed)
+        state.members.push_back(SavedMember{pid, member.start_time, tree->second->name});
+    }
+    std::string error;
+    if (!write_tree_state(state_path, state, &error))
+      log_message("process trees will not survive this restart: %s", error.c_str());
+  }
+  while (!trees_.empty()) end(trees_.begin()->second, false);
   members_.clear();
 }
 

@@ -13,7 +13,9 @@
 // finds the process sealed and roots nothing): no confused deputy.
 //
 // A tree is kept only if its first probe comes from the process that offered
-// it; it ends when its last process does (the listener hangs up).
+// it; it ends when its last process does (the listener hangs up). Under
+// systemd a tree outlives a restart of the daemon: its listener waits in the
+// file descriptor store, its owner and members in a state file (tree_state.h).
 #pragma once
 
 #include <sys/types.h>
@@ -23,6 +25,8 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "identity.h"
 
@@ -46,9 +50,13 @@ class ProcessTrees final : public TreeMembership {
   // into a live tree.
   const TreeRoot* root_of(pid_t pid) const override;
   size_t tree_count() const { return trees_.size(); }
-  // Closes every listener (the daemon stops); processes in trees then get
-  // ENOSYS from their probe, never a hang.
-  void close_all();
+  // At start: the trees of the daemon before, from the file descriptor store
+  // and the state file at `state_path`.
+  void restore(const std::vector<std::pair<int, std::string>>& stored, const std::string& state_path);
+  // At stop: saves what restore() needs (when there is a store), then closes
+  // every listener. Without a store, processes in trees then get ENOSYS from
+  // their probe, never a hang.
+  void stop(const std::string& state_path);
 
   struct Tree;  // process_trees.cpp
 
@@ -58,7 +66,9 @@ class ProcessTrees final : public TreeMembership {
     uint64_t start_time;  // /proc/PID/stat field 22: tells a reused pid apart
     uint64_t tree;
   };
-  void end(Tree* tree);
+  // `forget`: the tree is over, so the store lets go of its listener too.
+  void end(Tree* tree, bool forget);
+  void watch(Tree* tree);
   bool admit_member(pid_t tgid, uint64_t start_time, Tree* tree);
 
   Daemon* daemon_;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 #include "control.h"
@@ -29,6 +30,15 @@ void on_expiry(uv_timer_t* timer) {
   d->resolutions.expire(uv_now(d->loop) / 1000);
 }
 
+// Where the process trees wait across a restart (tree_state.h): the unit's
+// RuntimeDirectory= (systemd sets RUNTIME_DIRECTORY; the socket's directory
+// belongs to the socket unit), else next to the socket.
+std::string tree_state_path(const std::string& socket_path) {
+  const char* runtime = std::getenv("RUNTIME_DIRECTORY");
+  return runtime != nullptr && runtime[0] == '/' ? std::string(runtime) + "/trees.json"
+                                                 : socket_path + ".trees";
+}
+
 // Everything that start() opened, in reverse; safe to call on a partial start.
 void close_all(Daemon& d) {
   if (d.stream_listener != nullptr) listener_close(d.stream_listener);
@@ -38,7 +48,7 @@ void close_all(Daemon& d) {
   d.control = nullptr;
   if (d.pending != nullptr) pending_queue_close(d.pending);
   d.pending = nullptr;
-  d.trees.close_all();
+  d.trees.stop(tree_state_path(d.socket_path));
   // stop() only starts closing; the object unlinks itself from its close callback.
   for (Tracked* t = d.active; t != nullptr; t = t->next) t->stop();
   if (d.resolver != nullptr) d.resolver->close();
@@ -73,6 +83,7 @@ bool start(Daemon& d, const Options& options, std::string* error) {
   d.pending = pending_queue_create(&d);
   systemd::ActivatedSockets activated;
   if (!systemd::take_activated_sockets(options.socket_path, &activated, error)) return false;
+  d.trees.restore(activated.stored, tree_state_path(options.socket_path));
   if (activated.activated()) {
     d.stream_listener = listener_adopt(&d, activated.stream, options.socket_path, Channel::kStream);
     d.seqpacket_listener = listener_adopt(&d, activated.seqpacket, options.socket_path + ".dgram",

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -37,7 +38,8 @@ bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* ou
   *out = ActivatedSockets{};
   // unset_environment=1: nothing we start later mistakes the fds for its own.
   // sd_listen_fds also marks every passed fd close-on-exec.
-  const int count = sd_listen_fds(1);
+  char** names = nullptr;
+  const int count = sd_listen_fds_with_names(1, &names);
   if (count < 0) {
     *error = std::string("LISTEN_FDS: ") + std::strerror(-count);
     return false;
@@ -46,7 +48,14 @@ bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* ou
   const std::string control_path = socket_path + ".ctl";
   ActivatedSockets found;
   std::string problem;
+  int sockets = 0;
   for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + count && problem.empty(); ++fd) {
+    const char* name = names != nullptr ? names[fd - SD_LISTEN_FDS_START] : nullptr;
+    if (name != nullptr && std::strncmp(name, kStoredPrefix, sizeof kStoredPrefix - 1) == 0) {
+      found.stored.emplace_back(fd, name);
+      continue;
+    }
+    ++sockets;
     if (found.stream < 0 && is_listening_unix(fd, SOCK_STREAM, socket_path)) {
       found.stream = fd;
     } else if (found.seqpacket < 0 && is_listening_unix(fd, SOCK_SEQPACKET, seqpacket_path)) {
@@ -60,7 +69,11 @@ bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* ou
                 " (check ListenStream= and ListenSequentialPacket= against --socket)";
     }
   }
-  if (problem.empty() && count > 0 && (found.stream < 0 || found.seqpacket < 0)) {
+  if (names != nullptr) {
+    for (int i = 0; i < count; ++i) free(names[i]);
+    free(names);
+  }
+  if (problem.empty() && sockets > 0 && (found.stream < 0 || found.seqpacket < 0)) {
     problem = "socket activation passed no listening " +
               (found.stream < 0 ? "SOCK_STREAM socket at " + socket_path
                                 : "SOCK_SEQPACKET socket at " + seqpacket_path);
@@ -76,6 +89,19 @@ bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* ou
   }
   *out = found;
   return true;
+}
+
+bool fd_store_available() { return std::getenv("NOTIFY_SOCKET") != nullptr; }
+
+void store_fd(int fd, const std::string& name) {
+  if (!fd_store_available()) return;
+  const std::string message = "FDSTORE=1\nFDNAME=" + name;
+  const int r = sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1);
+  if (r < 0) std::fprintf(stderr, "netleashd: FDSTORE %s: %s\n", name.c_str(), std::strerror(-r));
+}
+
+void unstore_fd(const std::string& name) {
+  if (fd_store_available()) notify("FDSTOREREMOVE=1\nFDNAME=" + name);
 }
 
 void notify_ready(const std::string& status) { notify("READY=1\nSTATUS=" + status); }

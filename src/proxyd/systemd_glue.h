@@ -6,6 +6,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace netleash::proxyd::systemd {
 
@@ -14,6 +16,9 @@ struct ActivatedSockets {
   int stream = -1;     // SOCK_STREAM, listening on PATH
   int seqpacket = -1;  // SOCK_SEQPACKET, listening on PATH.dgram
   int control = -1;    // SOCK_STREAM, listening on PATH.ctl (optional)
+  // Descriptors the daemon kept in the service manager's file descriptor
+  // store (process_trees.h), by their FDNAME, which starts with kStoredPrefix.
+  std::vector<std::pair<int, std::string>> stored;
 
   bool activated() const { return stream >= 0; }
 };
@@ -30,6 +35,14 @@ struct ActivatedSockets {
 // main sockets passed. Not socket-activated: true, all -1.
 bool take_activated_sockets(const std::string& socket_path, ActivatedSockets* out,
                             std::string* error);
+
+// The file descriptor store (FileDescriptorStoreMax= in the unit): what the
+// daemon puts there comes back at its next start, named. Without a service
+// manager (no NOTIFY_SOCKET) there is no store and these do nothing.
+inline constexpr char kStoredPrefix[] = "nltree-";
+bool fd_store_available();
+void store_fd(int fd, const std::string& name);
+void unstore_fd(const std::string& name);
 
 // sd_notify messages. A failure to deliver one is reported on stderr only:
 // the service manager then notices by itself (start or reload timeout).

@@ -53,7 +53,8 @@ const char* validate_op(const wire::Request& request, Channel channel) {
     case wire::Op::kAccept:
       return "kAccept is reserved";
     case wire::Op::kJoinTree:
-      if (stream) return "kJoinTree on the stream socket";
+      if (!stream) return "kJoinTree on the seqpacket socket";
+      if (request.length != sizeof request) return "kJoinTree with padding";
       return nullptr;
     case wire::Op::kExplain:
       if (stream) return "kExplain on the stream socket";

@@ -50,9 +50,10 @@ bool holds_tree_listener() {
 // kJoinTree with the listener attached. The connection is closed at once:
 // the daemon reads the request (and takes the descriptor) all the same.
 void offer_listener() {
-  int fd = NL_REAL(socket)(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  // The stream socket: a socket-activated daemon starts on its first connection.
+  int fd = NL_REAL(socket)(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return;
-  if (daemon_attach(fd, true) == 0) {
+  if (daemon_attach(fd, false) == 0) {
     wire::Request request = make_request(wire::Op::kJoinTree);
     iovec data{&request, sizeof request};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};

@@ -187,7 +187,7 @@ def join_tree(path):
     except OSError:
         listener = False
     if listener:
-        with connect_seqpacket(path) as s:
+        with connect_stream(path) as s:
             socket.send_fds(s, [request(OP_JOIN_TREE)], [TREE_LISTENER_FD])
         os.close(TREE_LISTENER_FD)
     return probe_tree()
