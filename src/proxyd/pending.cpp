@@ -79,9 +79,15 @@ void dispatch(Pending* p) {
   const int passed_fd = std::exchange(p->passed_fd, -1);
   finish(p, false);  // the poll handle is released before another handle takes the fd
   if (static_cast<wire::Op>(request.op) == wire::Op::kJoinTree) {
+    // Closed after the offer is judged: the end of the connection tells the
+    // offering process it may go on (or exit).
+    if (passed_fd < 0) {
+      log_message("pid %d: kJoinTree without a descriptor", static_cast<int>(who.pid));
+    } else {
+      d->trees.offer(who, passed_fd);
+    }
     close(fd);
-    if (passed_fd < 0) return log_message("pid %d: kJoinTree without a descriptor", static_cast<int>(who.pid));
-    return d->trees.offer(who, passed_fd);
+    return;
   }
   if (passed_fd >= 0) close(passed_fd);
   switch (static_cast<wire::Op>(request.op)) {

@@ -79,13 +79,32 @@ copy = os.dup(1009)
 joined = w.join_tree(P)
 with w.connect_stream(P) as s:
     socket.send_fds(s, [w.request(w.OP_JOIN_TREE)], [copy])
+    s.recv(1)  # the daemon closes the connection once it has judged the offer
 os.close(copy)
 print(json.dumps([joined, w.tcp_connect(P, '127.0.0.1', %d)[1]]))
 """ % port, join=False)
     assert result == [0, 0], result
-    # Refused as the offer of a process in a tree already (its pid is bound);
-    # from another process, as a listener that roots a tree already.
+    # Refused as the offer of a process in a tree already (its pid is bound).
     wait_for(lambda: "process tree refused: the process is in a tree already" in d.log(), what="the refusal")
+    # A child forked before the offer holds the same listener and, before it
+    # ever probes (so in no tree the daemon knows), offers it: the daemon
+    # holds that very listener already.
+    result = w.run(exe, d, """
+read, write = os.pipe()
+child = os.fork()
+if child == 0:
+    os.read(read, 1)
+    with w.connect_stream(P) as s:
+        socket.send_fds(s, [w.request(w.OP_JOIN_TREE)], [1009])
+        s.recv(1)  # the daemon closes the connection once it has judged the offer
+    os._exit(0)
+joined = w.join_tree(P)
+os.write(write, b"x")
+os.waitpid(child, 0)
+print(json.dumps(joined))
+""", join=False)
+    assert result == 0, result
+    wait_for(lambda: "process tree refused: the listener roots a tree already" in d.log(), what="the refusal")
 
 
 def refused_root_no_hang(env):
