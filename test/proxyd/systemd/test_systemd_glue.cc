@@ -60,7 +60,8 @@ std::string describe(int fd) {
 // (LISTEN_PID = `pid_offset` + own pid, so non-zero means "for someone else"),
 // calls take_activated_sockets and returns what it saw as one line.
 std::string activate_in_child(const std::string& socket_path,
-                              const std::vector<int>& sockets, int pid_offset = 0) {
+                              const std::vector<int>& sockets, int pid_offset = 0,
+                              const std::vector<std::string>& names = {}) {
   int pipe_fds[2];
   REQUIRE(pipe(pipe_fds) == 0);
   const pid_t child = fork();
@@ -74,7 +75,12 @@ std::string activate_in_child(const std::string& socket_path,
     for (int fd : moved) close(fd);
     setenv("LISTEN_PID", std::to_string(getpid() + pid_offset).c_str(), 1);
     setenv("LISTEN_FDS", std::to_string(sockets.size()).c_str(), 1);
-    setenv("LISTEN_FDNAMES", "ignored:ignored", 1);
+    // One name per fd, as systemd passes them: the socket units' names are
+    // not looked at, the file descriptor store's are.
+    std::string joined;
+    for (size_t i = 0; i < sockets.size(); ++i)
+      joined += (i ? ":" : "") + (i < names.size() ? names[i] : std::string("ignored"));
+    setenv("LISTEN_FDNAMES", joined.c_str(), 1);
     sd::ActivatedSockets found;
     std::string error;
     std::string line;
@@ -83,6 +89,7 @@ std::string activate_in_child(const std::string& socket_path,
                                      describe(found.seqpacket)
                                : "not activated";
       if (found.control >= 0) line += ", control " + describe(found.control);
+      for (const auto& [fd, name] : found.stored) line += ", stored " + name + " " + describe(fd);
     } else {
       line = "error: " + error + (fcntl(3, F_GETFD) < 0 ? " (fds closed)" : " (fds open)");
     }
@@ -166,6 +173,23 @@ TEST_CASE("the control socket (netleashd-control.socket) may come too") {
   close(stream);
   close(seqpacket);
   close(control);
+}
+
+TEST_CASE("descriptors from the file descriptor store are told apart by name") {
+  TempDir dir;
+  const std::string path = dir.path + "/netleashd.sock";
+  const int stream = make_socket(SOCK_STREAM, path);
+  const int seqpacket = make_socket(SOCK_SEQPACKET, path + ".dgram");
+  int pair[2];
+  REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+  CHECK(activate_in_child(path, {stream, pair[0], seqpacket}, 0, {"netleashd.socket", "nltree-7", "x"}) ==
+        "stream 3 cloexec nonblock, seqpacket 5 cloexec nonblock, stored nltree-7 4 cloexec");
+  // Only stored descriptors: a restart without socket activation.
+  CHECK(activate_in_child(path, {pair[0]}, 0, {"nltree-7"}) == "not activated, stored nltree-7 3 cloexec");
+  close(pair[0]);
+  close(pair[1]);
+  close(stream);
+  close(seqpacket);
 }
 
 TEST_CASE("fds meant for another process are left alone") {
