@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "inbound_listener.h"
+#include "inbound_registry.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -125,6 +126,7 @@ AcceptQueue::AcceptQueue(Daemon* daemon, int client, PeerIdentity peer, const wi
       who(std::move(peer)),
       fd(client),
       bound(request.addr),
+      local(normalize_address(request.local.family != 0 ? request.local : request.addr)),
       options(request.options),
       backlog(std::clamp(request.backlog, 1, kMaxBacklog)),
       flags(request.flags) {}
@@ -190,6 +192,7 @@ void accept_queue_watch_room(AcceptQueue* q, bool on) {
 void accept_queue_close(AcceptQueue* q) {
   if (q->closing) return;
   q->closing = true;
+  virtual_listeners_remove(q);
   if (q->listener != nullptr) inbound_listener_detach(q->listener, q);
   q->listener = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&q->poll), on_closed);

@@ -25,6 +25,9 @@ struct AcceptQueue final : Tracked {
   InboundListener* listener = nullptr;
   int fd;
   wire::Address bound;  // the app's virtual address; its family is the app socket's
+  // What the app's getsockname says (normalized): `bound` with the port a
+  // port-0 bind was given; where a leashed client finds it (inbound_registry).
+  wire::Address local;
   wire::SocketOptions options;
   int backlog;
   uint32_t flags;       // wire::kFlagReusePort, wire::kFlagV6Only

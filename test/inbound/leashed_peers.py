@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Leashed clients reach leashed listeners at their virtual addresses.
+
+A patched python3 listens on 127.0.0.1 port 0 (an inbound rule exposes it on
+another real port) and a patched python3 connects to the address getsockname
+gave it. Nothing really listens there, so the daemon must join the client to
+the listener itself, as a real host connects a program to its own listener:
+
+  one_process   server and client in one process: bytes both ways, both
+                closes, the addresses each side sees, all four audit lines
+  two_processes the same across two processes of one app
+  two_apps      client app and server app, both policies allowing it
+  not_allowed   the client's outbound rules do not allow the address: EACCES,
+                audited; the listener never hears of it
+  outside_from  the listener's `from` excludes the client: ECONNREFUSED, the
+                accept audited as denied
+  exposed_same  the virtual address is also the real one (expose equals
+                listen): a leashed client is joined, an unleashed one reaches
+                the real listener, as before
+
+usage: leashed_peers.py
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(os.path.dirname(__file__), "..", "lib")))
+from netleash_harness import Netleash, expect, free_port, wait_for  # noqa: E402
+
+# Run by the patched python3. Modes: "both" (listen, connect, accept in one
+# process), "serve" (listen, print the address, serve one client), "connect
+# HOST PORT" (one client). Every observation is one JSON line on stdout.
+PEER = r'''
+import errno, json, socket, sys
+
+def say(**kw):
+    print(json.dumps(kw), flush=True)
+
+def listen(port=0):
+    s = socket.socket()
+    s.bind(("127.0.0.1", port))
+    s.listen(8)
+    return s
+
+def serve_one(s):
+    conn, peer = s.accept()
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    conn.sendall(b"pong " + data)
+    tail = conn.recv(4096)  # the client closes: EOF
+    say(side="server", peer=list(peer), local=list(conn.getsockname()), got_len=len(data),
+        got_head=data[:4].decode(), tail=tail.decode())
+    conn.close()
+
+def connect(host, port):
+    c = socket.socket()
+    try:
+        c.connect((host, port))
+    except OSError as e:
+        say(side="client", error=errno.errorcode.get(e.errno, str(e.errno)))
+        return None
+    return c
+
+def talk(c):
+    payload = b"ping" + b"x" * 100000 + b"\n"  # more than one read, one newline
+    c.sendall(payload)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = c.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    say(side="client", local=list(c.getsockname()), peer=list(c.getpeername()), got_bytes=len(data),
+        ok=data == b"pong " + payload)
+    c.close()
+
+mode = sys.argv[1]
+if mode == "both":
+    s = listen()
+    host, port = s.getsockname()
+    say(side="server", listening=[host, port])
+    c = connect(host, port)  # completes before accept, as with a kernel's backlog
+    if c is not None:
+        import threading
+        t = threading.Thread(target=serve_one, args=(s,))
+        t.start()
+        talk(c)
+        t.join(30)
+elif mode == "serve":
+    s = listen(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    say(side="server", listening=list(s.getsockname()))
+    serve_one(s)
+elif mode == "connect":
+    c = connect(sys.argv[2], int(sys.argv[3]))
+    if c is not None:
+        talk(c)
+'''
+
+PYTHON = os.path.realpath("/usr/bin/python3")
+LOOPBACK_OUT = {"cidr": "127.0.0.1/32"}  # every port: port-0 listeners get invented ones
+PORT0_IN = {"listen": 0, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"]}
+
+
+def fail(message, nl=None):
+    if nl is not None:
+        nl.dump_logs()
+    print(f"FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def lines(proc, timeout=60):
+    out, err = proc.communicate(timeout=timeout)
+    if proc.returncode != 0:
+        fail(f"peer exited {proc.returncode}\nstdout: {out}\nstderr: {err}")
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def read_line(proc):
+    line = proc.stdout.readline()
+    if not line:
+        fail(f"peer exited early: {proc.stderr.read()}")
+    return json.loads(line)
+
+
+def find(records, **want):
+    return [r for r in records if all(r.get(k) == v for k, v in want.items())]
+
+
+def audited(nl, what, **want):
+    return wait_for(lambda: find(nl.audit_lines(), **want), 10, what)
+
+
+def check_talk(nl, records, server_app, client_app):
+    """What each side saw, and the four audit lines of a joined connection."""
+    server = next(r for r in records if r["side"] == "server" and "listening" in r)
+    talked = next((r for r in records if r["side"] == "client" and "ok" in r), None)
+    served = next((r for r in records if r["side"] == "server" and "peer" in r), None)
+    if talked is None or served is None:
+        fail(f"no conversation: {records}", nl)
+    expect(talked["ok"], f"the client got the wrong reply: {talked}")
+    expect(served["got_head"] == "ping" and served["tail"] == "", f"server side: {served}")
+    host, port = server["listening"]
+    # As on a real host: each side's view of the other is the other's own view of itself.
+    expect(talked["peer"] == [host, port], f"client's getpeername {talked['peer']} is not {host}:{port}")
+    expect(served["local"] == [host, port], f"accepted getsockname {served['local']} is not {host}:{port}")
+    expect(served["peer"] == talked["local"],
+           f"accept's peer {served['peer']} is not the client's getsockname {talked['local']}")
+    expect(served["peer"][0] == "127.0.0.1", f"a loopback client is 127.0.0.1, not {served['peer']}")
+    dst = f"{host}:{port}"
+    src = f"{served['peer'][0]}:{served['peer'][1]}"
+    audited(nl, "the client's connect", op="connect", app=client_app, dst=dst, verdict="allow", joined=server_app)
+    audited(nl, "the listener's accept", op="accept", app=server_app, dst=dst, src=src, verdict="allow",
+            joined=client_app)
+    sent = served["got_len"]
+    audited(nl, "the client's close line", op="close", app=client_app, dst=dst, joined=server_app,
+            bytes_sent=sent, bytes_received=talked["got_bytes"])
+    audited(nl, "the listener's close line", op="close", app=server_app, dst=dst, src=src, joined=client_app,
+            bytes_sent=talked["got_bytes"], bytes_received=sent)
+
+
+def one_process(nl, exe):
+    check_talk(nl, lines(nl.spawn([exe, "-c", PEER, "both"])), "peers", "peers")
+
+
+def two_processes(nl, server_exe, client_exe, server_app, client_app):
+    server = nl.spawn([server_exe, "-c", PEER, "serve"])
+    host, port = read_line(server)["listening"]
+    client = nl.spawn([client_exe, "-c", PEER, "connect", host, str(port)])
+    records = [{"side": "server", "listening": [host, port]}] + lines(client) + lines(server)
+    check_talk(nl, records, server_app, client_app)
+
+
+def refused(nl, server_exe, client_exe, errno_name):
+    """The client fails with errno_name; the server has no connection to accept."""
+    server = nl.spawn([server_exe, "-c", PEER, "serve"])
+    host, port = read_line(server)["listening"]
+    records = lines(nl.spawn([client_exe, "-c", PEER, "connect", host, str(port)]))
+    expect(records == [{"side": "client", "error": errno_name}], f"client: {records}, not {errno_name}")
+    server.kill()
+    server.wait()
+    return f"{host}:{port}"
+
+
+def main():
+    policies = {
+        "peers": {"outbound": [LOOPBACK_OUT], "inbound": [PORT0_IN]},
+        "client-only": {"outbound": [LOOPBACK_OUT]},
+        "server-only": {"inbound": [PORT0_IN]},
+        "no-outbound": {"outbound": [{"cidr": "10.0.0.0/8"}]},
+        "picky-server": {"inbound": [dict(PORT0_IN, **{"from": ["10.0.0.0/8"]})]},
+    }
+    case = sys.argv[1]
+    fixed = free_port()
+    if case == "exposed_same":
+        policies["fixed"] = {"outbound": [LOOPBACK_OUT],
+                             "inbound": [{"listen": fixed, "expose": f"127.0.0.1:{fixed}", "from": ["127.0.0.1/32"]}]}
+    with Netleash(policies=policies) as nl:
+        patched = {}
+
+        def exe_of(app):
+            if app not in patched:
+                patched[app] = nl.patch(PYTHON, app)
+            return patched[app]
+
+        if case == "one_process":
+            one_process(nl, exe_of("peers"))
+        elif case == "two_processes":
+            two_processes(nl, exe_of("peers"), exe_of("peers"), "peers", "peers")
+        elif case == "two_apps":
+            two_processes(nl, exe_of("server-only"), exe_of("client-only"), "server-only", "client-only")
+        elif case == "not_allowed":
+            dst = refused(nl, exe_of("server-only"), exe_of("no-outbound"), "EACCES")
+            audited(nl, "the denied connect", op="connect", app="no-outbound", dst=dst, verdict="deny")
+            expect(not find(nl.audit_lines(), op="accept"), "the listener heard of a client its policy refused")
+        elif case == "outside_from":
+            dst = refused(nl, exe_of("picky-server"), exe_of("client-only"), "ECONNREFUSED")
+            audited(nl, "the allowed connect", op="connect", app="client-only", dst=dst, verdict="allow",
+                    joined="picky-server")
+            audited(nl, "the denied accept", op="accept", app="picky-server", dst=dst, verdict="deny",
+                    joined="client-only")
+        elif case == "exposed_same":
+            server = nl.spawn([exe_of("fixed"), "-c", PEER, "serve", str(fixed)])
+            host, port = read_line(server)["listening"]
+            expect(port == fixed, f"listening on {port}, not {fixed}")
+            client = nl.spawn([exe_of("fixed"), "-c", PEER, "connect", host, str(port)])
+            check_talk(nl, [{"side": "server", "listening": [host, port]}] + lines(client) + lines(server),
+                       "fixed", "fixed")
+            # Today's path still works: an unleashed client reaches the real listener.
+            server = nl.spawn([exe_of("fixed"), "-c", PEER, "serve", str(fixed)])
+            read_line(server)
+            with socket.create_connection(("127.0.0.1", fixed), timeout=10) as c:
+                c.sendall(b"plain\n")
+                expect(c.recv(100) == b"pong plain\n", "the real listener did not answer")
+            lines(server)
+        else:
+            fail(f"unknown case {case}")
+    print(f"ok: {case}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except subprocess.TimeoutExpired as e:
+        fail(f"timed out: {e}")
