@@ -8,6 +8,7 @@ the listener itself, as a real host connects a program to its own listener:
 
   one_process   server and client in one process: bytes both ways, both
                 closes, the addresses each side sees, all four audit lines
+  asyncio       the same with asyncio: non-blocking connect, epoll
   two_processes the same across two processes of one app
   two_apps      client app and server app, both policies allowing it
   not_allowed   the client's outbound rules do not allow the address: EACCES,
@@ -81,8 +82,38 @@ def talk(c):
         ok=data == b"pong " + payload)
     c.close()
 
+async def asyncio_both():
+    import asyncio
+    async def echo(reader, writer):
+        data = await reader.readline()
+        writer.write(b"pong " + data)
+        await writer.drain()
+        tail = await reader.read()  # the client closes: EOF
+        peer = writer.get_extra_info("peername")
+        say(side="server", peer=list(peer), local=list(writer.get_extra_info("sockname")), got_len=len(data),
+            got_head=data[:4].decode(), tail=tail.decode())
+        writer.close()
+        done.set()
+    done = asyncio.Event()
+    limit = 1 << 20  # lines longer than asyncio's default 64 KiB
+    server = await asyncio.start_server(echo, "127.0.0.1", 0, limit=limit)
+    host, port = server.sockets[0].getsockname()
+    say(side="server", listening=[host, port])
+    reader, writer = await asyncio.open_connection(host, port, limit=limit)  # a non-blocking connect
+    payload = b"ping" + b"x" * 100000 + b"\n"
+    writer.write(payload)
+    data = await reader.readline()
+    say(side="client", local=list(writer.get_extra_info("sockname")), peer=list(writer.get_extra_info("peername")),
+        got_bytes=len(data), ok=data == b"pong " + payload)
+    writer.close()
+    await asyncio.wait_for(done.wait(), 30)
+    server.close()
+
 mode = sys.argv[1]
-if mode == "both":
+if mode == "asyncio":
+    import asyncio
+    asyncio.run(asyncio_both())
+elif mode == "both":
     s = listen()
     host, port = s.getsockname()
     say(side="server", listening=[host, port])
@@ -165,8 +196,8 @@ def check_talk(nl, records, server_app, client_app):
             bytes_sent=talked["got_bytes"], bytes_received=sent)
 
 
-def one_process(nl, exe):
-    check_talk(nl, lines(nl.spawn([exe, "-c", PEER, "both"])), "peers", "peers")
+def one_process(nl, exe, mode):
+    check_talk(nl, lines(nl.spawn([exe, "-c", PEER, mode])), "peers", "peers")
 
 
 def two_processes(nl, server_exe, client_exe, server_app, client_app, port=0):
@@ -212,7 +243,9 @@ def main():
             return patched[app]
 
         if case == "one_process":
-            one_process(nl, exe_of("peers"))
+            one_process(nl, exe_of("peers"), "both")
+        elif case == "asyncio":
+            one_process(nl, exe_of("peers"), "asyncio")
         elif case == "two_processes":
             two_processes(nl, exe_of("peers"), exe_of("peers"), "peers", "peers")
         elif case == "two_apps":
@@ -245,4 +278,4 @@ if __name__ == "__main__":
     try:
         main()
     except subprocess.TimeoutExpired as e:
-        fail(f"timed out: {e}")
+        fail(f"timed out after {e.timeout}s: {e.cmd[0]} {e.cmd[-1]}")
