@@ -44,14 +44,12 @@ int inbound_join(Daemon* d, AcceptQueue* listening, const PeerIdentity& client, 
   const wire::Address destination = arrival_address(normalize_address(request.addr));
   const wire::Address peer = joined_client_source(request.local, destination);
   AcceptQueue* q = inbound_listener_admit(listening->listener, peer, destination, client.app);
-  const int delivered = q == nullptr ? ECONNREFUSED : accept_queue_deliver(q, peer, app_end);
+  const int delivered = q == nullptr ? ECONNREFUSED : accept_queue_deliver_past_backlog(q, peer, app_end);
   close(app_end);  // the app holds it now, or nobody does
   if (q == nullptr) return ECONNREFUSED;
   if (delivered != 0) {
     d->limits.release(q->who.app);
-    // EAGAIN: the queue is full beyond what the kernel holds for it (where
-    // a real listener's backlog drops the SYN); anything else: the app is gone.
-    if (delivered != EAGAIN) accept_queue_close(q);
+    if (delivered != EAGAIN && delivered != ENOBUFS && delivered != ENOMEM) accept_queue_close(q);  // the app is gone
     return ECONNREFUSED;
   }
   d->stats.opened(q->who.app, Stats::Kind::kInboundTcp);

@@ -23,8 +23,8 @@ struct JoinedEnd;  // the listener's side of a joined connection
 // `listening` holds the client's destination (virtual_listener_for);
 // `app_end` (taken) is one end of a socketpair for the listener's app.
 // Returns 0, *end set, once the listener's app has `app_end` in its accept
-// queue; or ECONNREFUSED when `from`, a limit or a full accept queue turned
-// the client away (audited) or the listener is gone.
+// queue (past its backlog if need be); or ECONNREFUSED when `from` or a limit
+// turned the client away (audited) or the listener is gone.
 int inbound_join(Daemon* d, AcceptQueue* listening, const PeerIdentity& client, const wire::Request& request,
                  int app_end, JoinedEnd** end);
 

@@ -56,6 +56,12 @@ bool accept_queue_takes(const AcceptQueue* q, const wire::Address& peer);
 // Sends one record and `app_end`. Returns 0 or an errno (the app is gone).
 int accept_queue_deliver(AcceptQueue* q, const wire::Address& peer, int app_end);
 
+// The same for a connection joined in the daemon (inbound_join), even when
+// the queue is full: a real host keeps such a client retrying its SYN until
+// the server accepts, so its connect must not fail. Bounded by the apps'
+// connection limits, which both ends of a joined connection take.
+int accept_queue_deliver_past_backlog(AcceptQueue* q, const wire::Address& peer, int app_end);
+
 // Tells the listener (inbound_listener_room) once the queue has room again.
 void accept_queue_watch_room(AcceptQueue* q, bool on);
 

@@ -9,6 +9,9 @@ the listener itself, as a real host connects a program to its own listener:
   one_process   server and client in one process: bytes both ways, both
                 closes, the addresses each side sees, all four audit lines
   asyncio       the same with asyncio: non-blocking connect, epoll
+  burst         20 clients connect to a listener of backlog 1 before it
+                accepts: each connect completes, as on a real host (where the
+                kernel would retry their SYNs), and every client is served
   two_processes the same across two processes of one app
   two_apps      client app and server app, both policies allowing it
   not_allowed   the client's outbound rules do not allow the address: EACCES,
@@ -109,8 +112,28 @@ async def asyncio_both():
     await asyncio.wait_for(done.wait(), 30)
     server.close()
 
+def burst(n):
+    """More clients than the backlog connect before the server accepts any."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    clients = [connect(*s.getsockname()) for _ in range(n)]
+    served = 0
+    for c in clients:
+        if c is None:
+            continue
+        conn, _ = s.accept()
+        c.sendall(b"hello")
+        conn.sendall(conn.recv(5).upper())
+        served += c.recv(5) == b"HELLO"
+        conn.close()
+        c.close()
+    say(side="server", served=served)
+
 mode = sys.argv[1]
-if mode == "asyncio":
+if mode == "burst":
+    burst(int(sys.argv[2]))
+elif mode == "asyncio":
     import asyncio
     asyncio.run(asyncio_both())
 elif mode == "both":
@@ -244,6 +267,9 @@ def main():
 
         if case == "one_process":
             one_process(nl, exe_of("peers"), "both")
+        elif case == "burst":
+            records = lines(nl.spawn([exe_of("peers"), "-c", PEER, "burst", "20"]))
+            expect(records == [{"side": "server", "served": 20}], f"a backlog of 1 and 20 clients: {records}")
         elif case == "asyncio":
             one_process(nl, exe_of("peers"), "asyncio")
         elif case == "two_processes":
