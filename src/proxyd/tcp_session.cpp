@@ -307,7 +307,7 @@ void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
     decision.reason = limit_reason;
     verdict = ENOBUFS;
   }
-  audit_decision(*d, who, "connect", destination, decision, joined_app);
+  audit_decision(*d, who, "connect", destination, decision, decision.allow ? joined_app : "");
   if (!send_reply(fd, wire::ReplyKind::kVerdict, verdict) || verdict != 0) {
     if (verdict == 0) d->limits.release(who.app);
     close(fd);
