@@ -9,6 +9,8 @@ the listener itself, as a real host connects a program to its own listener:
   one_process   server and client in one process: bytes both ways, both
                 closes, the addresses each side sees, all four audit lines
   asyncio       the same with asyncio: non-blocking connect, epoll
+  wildcard      a dual-stack listener on [::] port 0: an IPv4 and an IPv6
+                loopback client, with the addresses Linux would report
   burst         20 clients connect to a listener of backlog 1 before it
                 accepts: each connect completes, as on a real host (where the
                 kernel would retry their SYNs), and every client is served
@@ -130,8 +132,28 @@ def burst(n):
         c.close()
     say(side="server", served=served)
 
+def wildcard():
+    """A dual-stack wildcard listener takes loopback clients of both families."""
+    s = socket.socket(socket.AF_INET6)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", 0))
+    s.listen(4)
+    port = s.getsockname()[1]
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        c = socket.socket(family)
+        c.connect((host, port))
+        conn, peer = s.accept()
+        c.sendall(b"?")
+        conn.sendall(conn.recv(1) + b"!")
+        say(side="server", family=host, client_local=list(c.getsockname())[:2], peer=list(peer)[:2],
+            local=list(conn.getsockname())[:2], reply=c.recv(2).decode())
+        conn.close()
+        c.close()
+
 mode = sys.argv[1]
-if mode == "burst":
+if mode == "wildcard":
+    wildcard()
+elif mode == "burst":
     burst(int(sys.argv[2]))
 elif mode == "asyncio":
     import asyncio
@@ -251,6 +273,8 @@ def main():
         "server-only": {"inbound": [PORT0_IN]},
         "no-outbound": {"outbound": [{"cidr": "10.0.0.0/8"}]},
         "picky-server": {"inbound": [dict(PORT0_IN, **{"from": ["10.0.0.0/8"]})]},
+        "dual": {"outbound": [LOOPBACK_OUT, {"cidr": "::1"}],
+                 "inbound": [dict(PORT0_IN, **{"from": ["127.0.0.1/32", "::1"]})]},
     }
     case = sys.argv[1]
     fixed = free_port()
@@ -267,6 +291,16 @@ def main():
 
         if case == "one_process":
             one_process(nl, exe_of("peers"), "both")
+        elif case == "wildcard":
+            v4, v6 = lines(nl.spawn([exe_of("dual"), "-c", PEER, "wildcard"]))
+            port = v4["local"][1]
+            expect(v4["reply"] == "?!" and v6["reply"] == "?!", f"no exchange: {v4} {v6}")
+            # As Linux says: a dual-stack socket sees an IPv4 client v4-mapped.
+            expect(v4["client_local"][0] == "127.0.0.1" and v4["peer"] == ["::ffff:127.0.0.1", v4["client_local"][1]]
+                   and v4["local"] == ["::ffff:127.0.0.1", port], f"IPv4 client: {v4}")
+            expect(v6["client_local"][0] == "::1" and v6["peer"] == v6["client_local"] and v6["local"] == ["::1", port],
+                   f"IPv6 client: {v6}")
+            audited(nl, "the IPv6 accept", op="accept", app="dual", dst=f"[::1]:{port}", joined="dual")
         elif case == "burst":
             records = lines(nl.spawn([exe_of("peers"), "-c", PEER, "burst", "20"]))
             expect(records == [{"side": "server", "served": 20}], f"a backlog of 1 and 20 clients: {records}")
