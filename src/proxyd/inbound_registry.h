@@ -27,6 +27,18 @@ void virtual_listeners_remove(AcceptQueue* q);
 // the client's own app comes first, then the one that listened first.
 AcceptQueue* virtual_listener_for(const std::string& client_app, const wire::Address& destination);
 
+// UDP servers (inbound_udp) by the address the app bound, with the real
+// address the daemon bound for it (`expose`). `owner` identifies the entry.
+void virtual_udp_servers_add(const void* owner, const std::string& app, const wire::Address& local,
+                             const wire::Address& real);
+void virtual_udp_servers_remove(const void* owner);
+
+// The real address of the leashed UDP server that holds `destination`
+// (chosen as for TCP), or family 0. A leashed client's datagrams to the
+// virtual address go there, and the server's replies come back as from the
+// virtual address (udp_association).
+wire::Address virtual_udp_server_for(const std::string& client_app, const wire::Address& destination);
+
 // The address a connect to `destination` (normalized) arrives at: itself,
 // or for the unspecified address (0.0.0.0, ::) the loopback one, as Linux
 // connects it; so a client may connect to what a wildcard listener's

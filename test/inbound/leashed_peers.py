@@ -11,6 +11,9 @@ the listener itself, as a real host connects a program to its own listener:
   asyncio       the same with asyncio: non-blocking connect, epoll
   wildcard      a dual-stack listener on [::] port 0: an IPv4 and an IPv6
                 loopback client, with the addresses Linux would report
+  udp           a patched UDP client sends to the virtual address of a patched
+                UDP server (bound to a fixed port, exposed elsewhere) and gets
+                its reply from that address
   burst         20 clients connect to a listener of backlog 1 before it
                 accepts: each connect completes, as on a real host (where the
                 kernel would retry their SYNs), and every client is served
@@ -150,8 +153,31 @@ def wildcard():
         conn.close()
         c.close()
 
+def udp_serve(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", port))
+    say(side="server", listening=list(s.getsockname()))
+    data, peer = s.recvfrom(65536)
+    s.sendto(b"pong " + data, peer)
+    say(side="server", got=data.decode(), peer=list(peer))
+
+def udp_send(host, port):
+    c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    c.settimeout(10)
+    c.sendto(b"ping", (host, port))
+    try:
+        data, source = c.recvfrom(65536)
+    except OSError as e:
+        say(side="client", error=str(e))
+        return
+    say(side="client", got=data.decode(), source=list(source))
+
 mode = sys.argv[1]
-if mode == "wildcard":
+if mode == "udp-serve":
+    udp_serve(int(sys.argv[2]))
+elif mode == "udp-send":
+    udp_send(sys.argv[2], int(sys.argv[3]))
+elif mode == "wildcard":
     wildcard()
 elif mode == "burst":
     burst(int(sys.argv[2]))
@@ -278,6 +304,11 @@ def main():
     }
     case = sys.argv[1]
     fixed = free_port()
+    if case == "udp":
+        fixed = free_port(socket.AF_INET, socket.SOCK_DGRAM)  # only a number: nothing binds it for real
+        policies["udp-server"] = {"inbound": [{"listen": fixed, "expose": "127.0.0.1:0", "from": ["127.0.0.1/32"],
+                                               "protocol": "udp"}]}
+        policies["udp-client"] = {"outbound": [dict(LOOPBACK_OUT, protocol="udp")]}
     if case == "exposed_same":
         policies["fixed"] = {"outbound": [LOOPBACK_OUT],
                              "inbound": [{"listen": fixed, "expose": f"127.0.0.1:{fixed}", "from": ["127.0.0.1/32"]}]}
@@ -301,6 +332,16 @@ def main():
             expect(v6["client_local"][0] == "::1" and v6["peer"] == v6["client_local"] and v6["local"] == ["::1", port],
                    f"IPv6 client: {v6}")
             audited(nl, "the IPv6 accept", op="accept", app="dual", dst=f"[::1]:{port}", joined="dual")
+        elif case == "udp":
+            server = nl.spawn([exe_of("udp-server"), "-c", PEER, "udp-serve", str(fixed)])
+            host, port = read_line(server)["listening"]
+            got = lines(nl.spawn([exe_of("udp-client"), "-c", PEER, "udp-send", host, str(port)]))
+            expect(got == [{"side": "client", "got": "pong ping", "source": [host, port]}],
+                   f"the UDP client got {got}")
+            served = lines(server)
+            expect(served[0]["got"] == "ping" and served[0]["peer"][0] == "127.0.0.1", f"the UDP server: {served}")
+            audited(nl, "the client's sendto", op="sendto", app="udp-client", dst=f"{host}:{port}", verdict="allow")
+            audited(nl, "the server's accept", op="accept", app="udp-server", protocol="udp", verdict="allow")
         elif case == "burst":
             records = lines(nl.spawn([exe_of("peers"), "-c", PEER, "burst", "20"]))
             expect(records == [{"side": "server", "served": 20}], f"a backlog of 1 and 20 clients: {records}")
