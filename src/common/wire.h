@@ -123,6 +123,13 @@ struct Request {
   // this many accepted connections queued for the app (clamped to a maximum).
   int32_t backlog;
   uint32_t flags;  // RequestFlags
+  // kConnect, kListen: the socket's virtual local address, as getsockname
+  // reports it to the app (after a port-0 bind, the port the shim invented,
+  // where `addr` of a kListen says 0); family 0: not known. The daemon uses
+  // it to join a leashed client to a leashed listener that virtually holds
+  // the client's destination: the listener's address, the client's source
+  // (docs/protocol.md, "Leashed client, leashed listener").
+  Address local;
 };
 
 enum RequestFlags : uint32_t {

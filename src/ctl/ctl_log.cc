@@ -43,6 +43,8 @@ std::string readable(const json& record, bool colour) {
   if (record.contains("src")) where = field(record, "src") + " -> " + where;
   const std::string host = field(record, "host");
   if (!host.empty()) where = where.empty() ? host : where + " (" + host + ")";
+  // Two leashed programs the daemon connected to each other: the other one.
+  if (record.contains("joined")) where += " (joined " + field(record, "joined") + ")";
   std::string verdict = record.contains("verdict") ? field(record, "verdict") : "";
   const bool learned = record.value("learned", false);
   if (learned) verdict += " (learned)";

@@ -78,6 +78,7 @@ std::string format_audit_line(const AuditEvent& event, uint64_t unix_ms, bool le
   if (!event.host.empty()) line["host"] = event.host;
   if (!event.via.empty()) line["via"] = event.via;
   if (!event.peer.empty()) line["peer"] = event.peer;
+  if (!event.joined.empty()) line["joined"] = event.joined;
   line["verdict"] = event.allow ? "allow" : "deny";
   if (event.learned) line["learned"] = true;
   if (learn_mode) line["mode"] = "learn";
@@ -102,6 +103,7 @@ std::string format_close_line(const CloseEvent& event, uint64_t unix_ms, bool le
   line["protocol"] = event.protocol;
   if (!event.via.empty()) line["via"] = event.via;
   if (!event.peer.empty()) line["peer"] = event.peer;
+  if (!event.joined.empty()) line["joined"] = event.joined;
   if (!event.error.empty()) line["error"] = event.error;
   line["bytes_sent"] = event.bytes_sent;
   line["bytes_received"] = event.bytes_received;

@@ -35,6 +35,7 @@ struct AuditEvent {
   std::string host;           // name the address was resolved from, or the name asked for
   std::string via;            // tunnelled: the peer daemon that connects (dialling host)
   std::string peer;           // tunnelled: the peer daemon that asked (accepting host)
+  std::string joined;         // joined in the daemon: the leashed app at the other end
   bool allow = false;
   bool learned = false;       // allowed by learn mode; `reason` says why the rules deny it
   std::optional<size_t> rule; // index of the matching rule in the app's policy
@@ -54,6 +55,7 @@ struct CloseEvent {
   const char* protocol = "tcp";
   std::string via;     // tunnelled: as in AuditEvent
   std::string peer;
+  std::string joined;  // as in AuditEvent
   std::string error;   // tunnelled: why the connection ended abnormally; empty when clean
   uint64_t bytes_sent = 0;      // app -> destination
   uint64_t bytes_received = 0;  // destination -> app

@@ -81,13 +81,15 @@ void record_resolution(Daemon& d, const PeerIdentity& who, const std::string& na
 }
 
 void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
-                    const wire::Address& destination, const policy::Decision& decision) {
+                    const wire::Address& destination, const policy::Decision& decision,
+                    const std::string& joined) {
   AuditEvent event;
   event.op = op;
   describe_peer(who, &event);
   event.dst = format_endpoint(destination);
   event.host = decision.host;
   event.via = decision.via;
+  event.joined = joined;
   event.allow = decision.allow;
   event.learned = decision.learned;
   event.rule = decision.rule;

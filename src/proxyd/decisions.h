@@ -25,8 +25,11 @@ policy::Decision decide_resolve(Daemon& d, const PeerIdentity& who, const std::s
 void record_resolution(Daemon& d, const PeerIdentity& who, const std::string& name,
                        const std::vector<wire::Address>& addresses, uint32_t ttl_s);
 
+// `joined`: the listener's app when the daemon joins the connection to a
+// leashed listener (inbound_join) instead of connecting out.
 void audit_decision(Daemon& d, const PeerIdentity& who, const char* op,
-                    const wire::Address& destination, const policy::Decision& decision);
+                    const wire::Address& destination, const policy::Decision& decision,
+                    const std::string& joined = "");
 
 // The shim refused an ICMP socket (ping) of `family`: no rule can allow one,
 // as the daemon relays TCP and UDP only. One deny line, "protocol": "icmp".

@@ -68,8 +68,8 @@ policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Add
 }
 
 void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, policy::Protocol protocol,
-                   const wire::Address& bound,
-                   const wire::Address& real, const wire::Address& peer, const policy::Decision& decision) {
+                   const wire::Address& bound, const wire::Address& real, const wire::Address& peer,
+                   const policy::Decision& decision, const std::string& joined) {
   AuditEvent event;
   event.op = op;
   describe_peer(who, &event);
@@ -77,6 +77,7 @@ void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, policy::P
   event.src = format_endpoint(normalize_address(peer));
   event.listen = format_endpoint(bound);
   event.protocol = protocol == policy::Protocol::kUdp ? "udp" : "tcp";
+  event.joined = joined;
   event.allow = decision.allow;
   event.learned = decision.learned;
   event.rule = decision.rule;

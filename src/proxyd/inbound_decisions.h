@@ -23,10 +23,11 @@ policy::Decision decide_peer(Daemon& d, const PeerIdentity& who, const wire::Add
 
 // One audit line: `op` is "listen" or "accept" (of `protocol`); `real` is the
 // daemon's real address (dst), `bound` the app's virtual one (listen), `peer`
-// the client (src, family 0: none).
+// the client (src, family 0: none); `joined` the client's app when the daemon
+// joined a leashed client to the listener (inbound_join).
 void audit_inbound(Daemon& d, const PeerIdentity& who, const char* op, policy::Protocol protocol,
-                   const wire::Address& bound,
-                   const wire::Address& real, const wire::Address& peer, const policy::Decision& decision);
+                   const wire::Address& bound, const wire::Address& real, const wire::Address& peer,
+                   const policy::Decision& decision, const std::string& joined = "");
 
 // Conversions between the wire and policy views of an endpoint.
 std::optional<policy::Endpoint> endpoint_of(const wire::Address& address);

@@ -13,6 +13,7 @@
 #include "inbound_connection.h"
 #include "inbound_decisions.h"
 #include "inbound_queue.h"
+#include "inbound_registry.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -29,11 +30,6 @@ std::map<std::string, InboundListener*> g_shared;
 std::string shared_key(const std::string& app, const policy::InboundRule& rule, const wire::Address& bound) {
   if (bound.port == 0) return "";
   return app + " " + rule.expose.to_string() + " " + std::to_string(ntohs(bound.port));
-}
-
-bool is_unspecified(const wire::Address& a) {
-  static const uint8_t kZero[16] = {};
-  return std::memcmp(a.addr, kZero, a.family == AF_INET ? 4 : 16) == 0;
 }
 
 bool takes_v4(const AcceptQueue* q) { return q->bound.family == AF_INET || !(q->flags & wire::kFlagV6Only); }
@@ -130,25 +126,12 @@ void pause(InboundListener* l) {
 
 // One real connection: decide, then hand it over or close it.
 void admit(InboundListener* l, int fd, const wire::Address& peer) {
-  Daemon& d = *l->d;
-  AcceptQueue* q = pick_queue(l, peer);
-  AcceptQueue* who_from = q != nullptr ? q : l->queues.front();
-  policy::Decision decision = decide_peer(d, who_from->who, who_from->bound, policy::Protocol::kTcp, peer);
-  std::string limit_reason;
-  if (decision.allow && q == nullptr) {
-    decision.allow = false;
-    decision.reason = peer.family == AF_INET ? "no listening socket of the app takes IPv4 peers"
-                                             : "no listening socket of the app takes IPv6 peers";
-  } else if (decision.allow && !d.limits.acquire(q->who.app, &limit_reason)) {
-    decision.allow = false;
-    decision.reason = limit_reason;
-  }
-  audit_inbound(d, who_from->who, "accept", policy::Protocol::kTcp, who_from->bound, l->real, peer, decision);
-  if (!decision.allow) {
+  AcceptQueue* q = inbound_listener_admit(l, peer, l->real, "");
+  if (q == nullptr) {
     close(fd);
     return;
   }
-  inbound_connection_start(&d, q, fd, peer, l->real);
+  inbound_connection_start(l->d, q, fd, peer, l->real);
 }
 
 void on_backoff(uv_timer_t* timer) {
@@ -238,8 +221,29 @@ void inbound_listen_start(Daemon* d, int fd, PeerIdentity who, const wire::Reque
     decision.reason = "cannot listen on " + format_endpoint(real) + ": " + std::strerror(error);
   }
   audit_inbound(*d, q->who, "listen", policy::Protocol::kTcp, request.addr, real, wire::Address{}, decision);
+  if (error == 0) virtual_listeners_add(q);
   send_result(fd, error);
   if (error != 0) accept_queue_close(q);
+}
+
+
+AcceptQueue* inbound_listener_admit(InboundListener* l, const wire::Address& peer, const wire::Address& dst,
+                                    const std::string& joined) {
+  Daemon& d = *l->d;
+  AcceptQueue* q = pick_queue(l, peer);
+  AcceptQueue* who_from = q != nullptr ? q : l->queues.front();
+  policy::Decision decision = decide_peer(d, who_from->who, who_from->bound, policy::Protocol::kTcp, peer);
+  std::string limit_reason;
+  if (decision.allow && q == nullptr) {
+    decision.allow = false;
+    decision.reason = peer.family == AF_INET ? "no listening socket of the app takes IPv4 peers"
+                                             : "no listening socket of the app takes IPv6 peers";
+  } else if (decision.allow && !d.limits.acquire(q->who.app, &limit_reason)) {
+    decision.allow = false;
+    decision.reason = limit_reason;
+  }
+  audit_inbound(d, who_from->who, "accept", policy::Protocol::kTcp, who_from->bound, dst, peer, decision, joined);
+  return decision.allow ? q : nullptr;
 }
 
 void inbound_listener_room(InboundListener* l) {

@@ -43,6 +43,14 @@ struct InboundListener {
 // Takes ownership of `fd` (the app's stream, its Request read).
 void inbound_listen_start(Daemon* d, int fd, PeerIdentity who, const wire::Request& request);
 
+// A connection from `peer` to `dst` (the real listener, or for a connection
+// joined in the daemon the virtual address, `joined` the client's app): the
+// socket that takes it (one of the peer's family, with room if one has, in
+// turn), the policy's `from`, a connection slot of the app; audited. Returns
+// that socket, its slot taken, or nullptr when refused.
+AcceptQueue* inbound_listener_admit(InboundListener* listener, const wire::Address& peer, const wire::Address& dst,
+                                    const std::string& joined);
+
 // A full queue has room again: accept more.
 void inbound_listener_room(InboundListener* listener);
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "inbound_listener.h"
+#include "inbound_registry.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -61,15 +62,19 @@ long queued_bytes(const AcceptQueue* q) {
   return outq;
 }
 
+// The kernel doubles `value`. FORCE passes net.core.wmem_max when the
+// daemon may; else the kernel caps it.
+void set_send_buffer(int fd, int value) {
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &value, sizeof value) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof value);
+}
+
 // SO_SNDBUF so that the socket is writable (wmem * 4 <= sk_sndbuf, Linux's
 // unix_writable) exactly while fewer than `backlog` records wait.
 void size_send_buffer(AcceptQueue* q) {
   const long unit = record_truesize();
   const long threshold = unit * (q->backlog - 1) + unit / 2;
-  const int value = static_cast<int>(std::min<long>(threshold * 2, 1L << 30));
-  // FORCE passes net.core.wmem_max when the daemon may; else the kernel caps it.
-  if (setsockopt(q->fd, SOL_SOCKET, SO_SNDBUFFORCE, &value, sizeof value) != 0)
-    setsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &value, sizeof value);
+  set_send_buffer(q->fd, static_cast<int>(std::min<long>(threshold * 2, 1L << 30)));
   socklen_t length = sizeof q->sndbuf;
   getsockopt(q->fd, SOL_SOCKET, SO_SNDBUF, &q->sndbuf, &length);
 }
@@ -125,6 +130,7 @@ AcceptQueue::AcceptQueue(Daemon* daemon, int client, PeerIdentity peer, const wi
       who(std::move(peer)),
       fd(client),
       bound(request.addr),
+      local(normalize_address(request.local.family != 0 ? request.local : request.addr)),
       options(request.options),
       backlog(std::clamp(request.backlog, 1, kMaxBacklog)),
       flags(request.flags) {}
@@ -180,6 +186,16 @@ int accept_queue_deliver(AcceptQueue* q, const wire::Address& peer, int app_end)
   return n < 0 ? errno : EPIPE;  // a 32-byte unix stream send is never partial
 }
 
+int accept_queue_deliver_past_backlog(AcceptQueue* q, const wire::Address& peer, int app_end) {
+  if (accept_queue_has_room(q)) return accept_queue_deliver(q, peer, app_end);
+  // A unix stream takes a send while its queued bytes are below sk_sndbuf:
+  // room for one more record, for this send only.
+  set_send_buffer(q->fd, static_cast<int>(std::min<long>(queued_bytes(q) + record_truesize(), 1L << 30)));
+  const int error = accept_queue_deliver(q, peer, app_end);
+  set_send_buffer(q->fd, q->sndbuf / 2);
+  return error;
+}
+
 void accept_queue_watch_room(AcceptQueue* q, bool on) {
   if (q->closing || q->watching_room == on) return;
   q->watching_room = on;
@@ -190,6 +206,7 @@ void accept_queue_watch_room(AcceptQueue* q, bool on) {
 void accept_queue_close(AcceptQueue* q) {
   if (q->closing) return;
   q->closing = true;
+  virtual_listeners_remove(q);
   if (q->listener != nullptr) inbound_listener_detach(q->listener, q);
   q->listener = nullptr;
   uv_close(reinterpret_cast<uv_handle_t*>(&q->poll), on_closed);

@@ -25,6 +25,9 @@ struct AcceptQueue final : Tracked {
   InboundListener* listener = nullptr;
   int fd;
   wire::Address bound;  // the app's virtual address; its family is the app socket's
+  // What the app's getsockname says (normalized): `bound` with the port a
+  // port-0 bind was given; where a leashed client finds it (inbound_registry).
+  wire::Address local;
   wire::SocketOptions options;
   int backlog;
   uint32_t flags;       // wire::kFlagReusePort, wire::kFlagV6Only
@@ -52,6 +55,12 @@ bool accept_queue_takes(const AcceptQueue* q, const wire::Address& peer);
 
 // Sends one record and `app_end`. Returns 0 or an errno (the app is gone).
 int accept_queue_deliver(AcceptQueue* q, const wire::Address& peer, int app_end);
+
+// The same for a connection joined in the daemon (inbound_join), even when
+// the queue is full: a real host keeps such a client retrying its SYN until
+// the server accepts, so its connect must not fail. Bounded by the apps'
+// connection limits, which both ends of a joined connection take.
+int accept_queue_deliver_past_backlog(AcceptQueue* q, const wire::Address& peer, int app_end);
 
 // Tells the listener (inbound_listener_room) once the queue has room again.
 void accept_queue_watch_room(AcceptQueue* q, bool on);

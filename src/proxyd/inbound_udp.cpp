@@ -14,6 +14,7 @@
 #include "decisions.h"
 #include "dns/answer.h"
 #include "inbound_decisions.h"
+#include "inbound_registry.h"
 #include "udp_association.h"
 #include "wire_check.h"
 
@@ -79,6 +80,7 @@ void on_closed(uv_handle_t* handle) {
 void close_server(InboundUdp* u) {
   if (u->closing) return;
   u->closing = true;
+  virtual_udp_servers_remove(u);
   *u->alive = false;
   uv_close(reinterpret_cast<uv_handle_t*>(&u->app_poll), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&u->udp), on_closed);
@@ -256,6 +258,7 @@ void inbound_udp_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
     return close_server(u);
   }
   audit_inbound(*d, u->who, "listen", policy::Protocol::kUdp, u->bound, u->real, wire::Address{}, decision);
+  virtual_udp_servers_add(u, u->who.app, u->bound, u->real);
   send_result(fd, 0);
   uv_poll_start(&u->app_poll, UV_READABLE, on_app_readable);
   uv_udp_recv_start(&u->udp, on_alloc, on_udp_recv);

@@ -12,6 +12,9 @@
 #include "decisions.h"
 #include "dns/answer.h"
 #include "dns/stream.h"
+#include "inbound_join.h"
+#include "inbound_queue.h"
+#include "inbound_registry.h"
 #include "relay.h"
 #include "tunnel_dialer.h"
 #include "wire_check.h"
@@ -37,11 +40,14 @@ struct TcpSession final : Tracked {
   bool relayed = false;  // reached the relay: its end gets a close audit line
   bool timed_out = false;
   bool watching_hangup = false;  // hangup_watch is initialised
+  std::string joined_app;        // joined to a leashed listener of this app (inbound_join)
+  JoinedEnd* joined = nullptr;   // that listener's side, once it took the connection
   uint64_t started_ms;
   int open_handles = 0;
   uv_poll_t hangup_watch{};  // notices the app hanging up while we connect
-  // A real TCP connection, or for DNS the daemon answers, a socketpair to
-  // its answerer (dns/stream.h); either is a stream to the relay.
+  // A real TCP connection, or a socketpair to the daemon's DNS answerer
+  // (dns/stream.h) or to a leashed listener (inbound_join); either is a
+  // stream to the relay.
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
@@ -76,11 +82,13 @@ void on_closed(uv_handle_t* handle) {
     CloseEvent event;
     describe_peer(s->who, &event);
     event.dst = format_endpoint(s->destination);
+    event.joined = s->joined_app;
     event.bytes_sent = s->relay.up.bytes;
     event.bytes_received = s->relay.down.bytes;
     event.duration_ms = uv_now(s->d->loop) - s->started_ms;
     s->d->audit->record(event);
   }
+  if (s->joined != nullptr) inbound_join_end(s->joined, s->relay.up.bytes, s->relay.down.bytes);
   s->d->limits.release(s->who.app);
   s->d->untrack(s);
   delete s;
@@ -225,17 +233,21 @@ bool start_connect(TcpSession* s) {
   return true;
 }
 
-// DNS over TCP that the daemon answers: nothing is connected; the relay
-// (padding, Result, backpressure, close line) runs as for any connection, to
-// a socketpair whose other end the answerer serves.
-bool start_answering(TcpSession* s) {
+// An upstream that is one end of a socketpair: nothing is connected; the
+// relay (padding, Result, backpressure, close line) runs as for any
+// connection. `serve` takes the other end and returns 0, or the errno the
+// app's connect fails with.
+template <typename Serve>
+bool start_paired(TcpSession* s, Serve serve) {
   uv_loop_t* loop = s->d->loop;
   uv_timer_init(loop, &s->connect_timer);
   uv_pipe_init(loop, &s->upstream.pipe, 0);
   s->upstream.tcp.data = s->connect_timer.data = s;
   s->open_handles = 2;
   int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) != 0) {
+  // Blocking: each end is made non-blocking by whoever reads it, and an
+  // end handed to an app must not carry O_NONBLOCK (accept4 decides).
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     send_failed_result(s->fd, s->padding, errno);
     return false;
   }
@@ -245,10 +257,29 @@ bool start_answering(TcpSession* s) {
     send_failed_result(s->fd, s->padding, EIO);
     return false;
   }
-  dns::serve_stream(*s->d, s->who, pair[1]);
+  if (const int error = serve(pair[1])) {
+    send_failed_result(s->fd, s->padding, error);
+    return false;
+  }
   if (s->padding == 0 && !send_reply(s->fd, wire::ReplyKind::kResult, 0)) return false;
   start_relay(s);
   return true;
+}
+
+// DNS over TCP that the daemon answers (dns/stream.h).
+bool start_answering(TcpSession* s) {
+  return start_paired(s, [s](int end) {
+    dns::serve_stream(*s->d, s->who, end);
+    return 0;
+  });
+}
+
+// A destination a leashed listener virtually holds: its accept queue gets
+// the other end (inbound_join), or the client is refused.
+bool start_joining(TcpSession* s, AcceptQueue* listening, const wire::Request& request) {
+  return start_paired(s, [s, listening, &request](int end) {
+    return inbound_join(s->d, listening, s->who, request, end, &s->joined);
+  });
 }
 
 }  // namespace
@@ -265,6 +296,10 @@ void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
       answered ? dns::answered_here() : decide_outbound(*d, who, destination, policy::Protocol::kTcp);
   if (decision.allow && !decision.via.empty())
     return tunnel_dial_start(d, fd, std::move(who), request, std::move(decision));
+  // Nothing really listens where a leashed listener virtually does: such a
+  // destination is joined to it in the daemon, never connected out.
+  AcceptQueue* listening = decision.allow && !answered ? virtual_listener_for(who.app, destination) : nullptr;
+  const std::string joined_app = listening != nullptr ? listening->who.app : "";
   std::string limit_reason;
   int verdict = decision.allow ? 0 : EACCES;
   if (decision.allow && !d->limits.acquire(who.app, &limit_reason)) {
@@ -272,7 +307,7 @@ void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
     decision.reason = limit_reason;
     verdict = ENOBUFS;
   }
-  audit_decision(*d, who, "connect", destination, decision);
+  audit_decision(*d, who, "connect", destination, decision, decision.allow ? joined_app : "");
   if (!send_reply(fd, wire::ReplyKind::kVerdict, verdict) || verdict != 0) {
     if (verdict == 0) d->limits.release(who.app);
     close(fd);
@@ -280,7 +315,10 @@ void tcp_session_start(Daemon* d, int fd, PeerIdentity who, const wire::Request&
   }
   auto* s = new TcpSession(d, fd, std::move(who), request);
   d->track(s);
-  if (!(answered ? start_answering(s) : start_connect(s))) close_session(s);
+  s->joined_app = joined_app;
+  const bool started = answered ? start_answering(s) : listening != nullptr ? start_joining(s, listening, request)
+                                                                             : start_connect(s);
+  if (!started) close_session(s);
 }
 
 }  // namespace netleash::proxyd

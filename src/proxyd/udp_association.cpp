@@ -7,12 +7,14 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <set>
 #include <string>
 
 #include "daemon.h"
 #include "decisions.h"
 #include "dns/answer.h"
+#include "inbound_registry.h"
 #include "wire_check.h"
 
 namespace netleash::proxyd {
@@ -43,6 +45,10 @@ struct UdpAssociation final : Tracked {
   std::deque<std::string> peer_order;
   std::set<std::string> peers;
   std::set<std::string> denied_audited;  // bounded like peers
+  // Leashed UDP servers the app sent to at their virtual addresses: real
+  // address (peer_key) -> virtual one, so replies come from where the app
+  // sent. Bounded like peers.
+  std::map<std::string, wire::Address> virtual_of;
   dns::Liveness alive = std::make_shared<bool>(true);  // for DNS answers still being looked up
   uv_poll_t app_poll{};
   uv_udp_t udp{};
@@ -141,12 +147,19 @@ void send_upstream(UdpAssociation* a, const wire::Address& destination, size_t s
     }
     return;
   }
+  // Nothing really receives at a leashed UDP server's virtual address: send
+  // to its real one, whose `from` then decides (inbound_udp).
+  const wire::Address real = virtual_udp_server_for(a->who.app, destination);
   if (!a->peers.count(key)) {
     audit_decision(*a->d, a->who, "sendto", destination, decision);
     remember_peer(a, key);
   }
+  if (real.family != 0) {
+    if (a->virtual_of.size() >= a->d->config.udp_max_peers) a->virtual_of.clear();
+    a->virtual_of[peer_key(normalize_address(real))] = destination;
+  }
   sockaddr_storage address{};
-  to_socket_address(a->dual_stack, destination, &address);
+  to_socket_address(a->dual_stack, real.family != 0 ? normalize_address(real) : destination, &address);
   uv_buf_t buf = uv_buf_init(g_from_app + kHeader, static_cast<unsigned>(size - kHeader));
   if (uv_udp_try_send(&a->udp, &buf, 1, reinterpret_cast<const sockaddr*>(&address)) >= 0)
     a->bytes_sent += size - kHeader;
@@ -179,7 +192,8 @@ void on_udp_recv(uv_udp_t* udp, ssize_t nread, const uv_buf_t* /*buf*/, const so
                  unsigned flags) {
   auto* a = static_cast<UdpAssociation*>(udp->data);
   if (nread < 0 || from == nullptr || (flags & UV_UDP_PARTIAL)) return;
-  const wire::Address source = normalize_address(from_sockaddr(from));
+  wire::Address source = normalize_address(from_sockaddr(from));
+  if (auto it = a->virtual_of.find(peer_key(source)); it != a->virtual_of.end()) source = it->second;
   if (!a->peers.count(peer_key(source))) return;  // not a peer the app sent to
   wire::DatagramHeader header{source};
   std::memcpy(g_to_app, &header, kHeader);

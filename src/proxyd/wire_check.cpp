@@ -21,6 +21,8 @@ const char* validate_op(const wire::Request& request, Channel channel) {
     case wire::Op::kConnect:
       if (!stream) return "kConnect on the seqpacket socket";
       if (!is_inet(request.addr.family)) return "kConnect without an AF_INET/AF_INET6 address";
+      if (request.local.family != 0 && !is_inet(request.local.family))
+        return "kConnect with an unknown local address family";
       return nullptr;
     case wire::Op::kDatagramOpen:
       if (stream) return "kDatagramOpen on the stream socket";
@@ -48,6 +50,8 @@ const char* validate_op(const wire::Request& request, Channel channel) {
     case wire::Op::kListen:
       if (!stream) return "kListen on the seqpacket socket";
       if (!is_inet(request.addr.family)) return "kListen without an AF_INET/AF_INET6 address";
+      if (request.local.family != 0 && !is_inet(request.local.family))
+        return "kListen with an unknown local address family";
       if (request.length != sizeof request) return "kListen with padding";
       return nullptr;
     case wire::Op::kAccept:
@@ -108,6 +112,17 @@ wire::Address normalize_address(const wire::Address& address) {
   v4.port = address.port;
   std::memcpy(v4.addr, address.addr + 12, 4);
   return v4;
+}
+
+bool is_unspecified(const wire::Address& address) {
+  static const uint8_t kZero[16] = {};
+  return std::memcmp(address.addr, kZero, address.family == AF_INET ? 4 : 16) == 0;
+}
+
+bool is_loopback(const wire::Address& address) {
+  static const uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (address.family == AF_INET) return address.addr[0] == 127;
+  return address.family == AF_INET6 && std::memcmp(address.addr, kLoopback6, 16) == 0;
 }
 
 bool to_sockaddr(const wire::Address& address, sockaddr_storage* out, socklen_t* length) {

@@ -34,6 +34,10 @@ const char* decode_datagram(const void* packet, size_t size, const wire::Address
 // v4-mapped IPv6 addresses are matched and connected to as plain IPv4.
 wire::Address normalize_address(const wire::Address& address);
 
+// 0.0.0.0 or :: (by the family's bytes); 127.0.0.0/8 or ::1 (normalized).
+bool is_unspecified(const wire::Address& address);
+bool is_loopback(const wire::Address& address);
+
 // Converts a (normalized) wire address to a sockaddr; false for family 0 or
 // anything other than AF_INET/AF_INET6.
 bool to_sockaddr(const wire::Address& address, sockaddr_storage* out, socklen_t* length);

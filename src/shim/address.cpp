@@ -68,6 +68,42 @@ bool address_equal(const wire::Address& a, const wire::Address& b) {
   return memcmp(a.addr, b.addr, a.family == AF_INET ? 4 : 16) == 0;
 }
 
+namespace {
+
+const uint8_t kMappedPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool is_unspecified(const wire::Address& a) {
+  static const uint8_t kZero[16] = {};
+  return memcmp(a.addr, kZero, a.family == AF_INET ? 4 : 16) == 0;
+}
+
+// 127.0.0.0/8 (also v4-mapped) or ::1; *v4 says which.
+bool is_loopback(const wire::Address& a, bool* v4) {
+  static const uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  *v4 = a.family == AF_INET || (a.family == AF_INET6 && memcmp(a.addr, kMappedPrefix, 12) == 0);
+  if (a.family == AF_INET) return a.addr[0] == 127;
+  if (*v4) return a.addr[12] == 127;
+  return a.family == AF_INET6 && memcmp(a.addr, kLoopback6, 16) == 0;
+}
+
+}  // namespace
+
+wire::Address connection_local(int domain, wire::Address local, const wire::Address& peer) {
+  bool v4 = false;
+  if (!is_unspecified(local) || !is_loopback(peer, &v4)) return local;
+  memset(local.addr, 0, sizeof local.addr);
+  local.scope_id = 0;
+  if (v4 && domain == AF_INET6) {
+    memcpy(local.addr, kMappedPrefix, 12);  // ::ffff:127.0.0.1, as a dual-stack socket says
+    local.addr[12] = 127, local.addr[15] = 1;
+  } else if (v4) {
+    local.addr[0] = 127, local.addr[3] = 1;
+  } else {
+    local.addr[15] = 1;
+  }
+  return local;
+}
+
 uint16_t ephemeral_port() {
   // Only cosmetic (the real local port is the daemon's): a cheap mix of a
   // counter, the pid and the clock, spread over Linux's default 32768-60999.

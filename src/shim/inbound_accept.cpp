@@ -16,37 +16,6 @@
 namespace netleash::shim {
 namespace {
 
-bool is_loopback(const wire::Address& a) {
-  static const uint8_t kLoopback6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  if (a.family == AF_INET) return a.addr[0] == 127;
-  return a.family == AF_INET6 && memcmp(a.addr, kLoopback6, 16) == 0;
-}
-
-bool is_unspecified(const wire::Address& a) {
-  static const uint8_t kZero[16] = {};
-  return memcmp(a.addr, kZero, a.family == AF_INET ? 4 : 16) == 0;
-}
-
-// getsockname on an accepted socket: the listener's virtual address. A
-// wildcard listener's connection from a loopback client reports loopback,
-// as the kernel would; otherwise the wildcard stays (the real local address
-// is the daemon's, never the app's business).
-wire::Address accepted_local(const VSocket* listener, const wire::Address& peer) {
-  wire::Address local = listener->local;
-  if (!is_unspecified(local) || !is_loopback(peer)) return local;
-  memset(local.addr, 0, sizeof local.addr);
-  local.scope_id = 0;
-  if (peer.family == AF_INET && listener->domain == AF_INET6) {
-    local.addr[10] = local.addr[11] = 0xff;  // ::ffff:127.0.0.1, as a dual-stack socket says
-    local.addr[12] = 127, local.addr[15] = 1;
-  } else if (peer.family == AF_INET) {
-    local.addr[0] = 127, local.addr[3] = 1;
-  } else {
-    local.addr[15] = 1;
-  }
-  return local;
-}
-
 // Takes the fd out of a received SCM_RIGHTS message, or -1.
 int received_fd(struct msghdr* msg) {
   for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
@@ -70,7 +39,7 @@ int install_accepted(const VSocket* listener, int fd, const wire::AcceptRecord& 
   if (vs == nullptr) return ENOMEM;
   vs->bound = true;
   vs->peer = record.peer;
-  vs->local = accepted_local(listener, record.peer);
+  vs->local = connection_local(listener->domain, listener->local, record.peer);
   vs->options = listener->options;
   vs->app_sndbuf = listener->app_sndbuf;
   memcpy(vs->stored, listener->stored, sizeof vs->stored);

@@ -66,6 +66,7 @@ int ask_daemon_to_listen(VSocket* vs, int fd, int backlog) {
   wire::Request request = make_request(wire::Op::kListen);
   request.protocol = static_cast<uint8_t>(wire::Protocol::kTcp);
   request.addr = inbound_rule_address(vs);
+  request.local = vs->local;  // with the port a port-0 bind invented: where leashed clients find it
   request.options = vs->options;
   request.backlog = backlog;
   request.flags = listen_flags(vs, fd);

@@ -47,6 +47,12 @@ int address_from_sockaddr(int domain, const struct sockaddr* sa, socklen_t len, 
 // AF_INET6 socket), truncating to *len and storing the full length in *len.
 void address_to_sockaddr(int domain, const wire::Address& addr, struct sockaddr* sa, socklen_t* len);
 bool address_equal(const wire::Address& a, const wire::Address& b);
+// getsockname of a connection from `local` (the socket's address, maybe a
+// wildcard) to `peer`: a wildcard becomes the loopback address when the
+// peer is loopback, as the kernel would say (v4-mapped on a dual-stack
+// socket); otherwise `local` stays (the real local address is the daemon's,
+// never the app's business).
+wire::Address connection_local(int domain, wire::Address local, const wire::Address& peer);
 // A port in the kernel's default ephemeral range, for getsockname.
 uint16_t ephemeral_port();
 

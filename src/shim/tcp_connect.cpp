@@ -145,6 +145,7 @@ int send_request(VSocket* vs, int fd, const wire::Address& dst, bool padded) {
   wire::Request request = make_request(wire::Op::kConnect);
   request.protocol = static_cast<uint8_t>(wire::Protocol::kTcp);
   request.addr = dst;
+  request.local = vs->local;  // the source a leashed listener sees (docs/protocol.md)
   request.options = vs->options;
   size_t total = sizeof request;
   if (padded) {
@@ -279,6 +280,7 @@ int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len) {
   }
   vs->peer = dst;
   if (!vs->bound) vs->local.port = ephemeral_port();
+  vs->local = connection_local(vs->domain, vs->local, dst);
   bool nonblocking = fd_is_nonblocking(fd);
   int result;
   if (daemon_attach(fd, false) != 0) {

@@ -19,7 +19,7 @@ PROTO_ICMP, PROTO_TCP, PROTO_UDP = 1, 6, 17
 KIND_VERDICT, KIND_RESULT, KIND_RESOLVE = 1, 2, 3
 KIND_REASON = 5
 REPLY_CLIENT = 1 << 0  # Reply.flags: a bound kDatagramOpen became a client association
-REQUEST_SIZE = 352  # test_wire_check.cpp checks this against sizeof(wire::Request)
+REQUEST_SIZE = 376  # test_wire_check.cpp checks this against sizeof(wire::Request)
 REPLY_SIZE = 16
 RESOLVE_REPLY_SIZE = 16 + 256 + 32 * 24  # sizeof(wire::ResolveReply)
 REASON_REPLY_SIZE = 512  # sizeof(wire::ReasonReply)
@@ -49,14 +49,14 @@ def unpack_address(data):
 
 
 def request(op, host=None, port=0, protocol=0, padding=0, name=b"", hint_family=0,
-            magic=MAGIC, version=VERSION, length=None, backlog=0, flags=0):
+            magic=MAGIC, version=VERSION, length=None, backlog=0, flags=0, local=None):
     """A Request; every field overridable so tests can build hostile ones."""
     if length is None:
         length = REQUEST_SIZE + padding
     head = struct.pack("<IHHIB3x", magic, version, op, length, protocol)
     options = bytes(32)
     hints = struct.pack("<iiii", hint_family, 0, 0, 0)
-    tail = struct.pack("<iI", backlog, flags)
+    tail = struct.pack("<iI", backlog, flags) + pack_address(*(local or (None,)))
     body = head + pack_address(host, port) + options + hints + name.ljust(256, b"\0")[:256] + tail
     assert len(body) == REQUEST_SIZE
     return body

@@ -139,7 +139,7 @@ TEST_CASE("replies carry the magic, kind and error") {
 }
 
 TEST_CASE("struct sizes match the Python test client (test/proxyd/netleash_wire.py)") {
-  CHECK(sizeof(wire::Request) == 352);
+  CHECK(sizeof(wire::Request) == 376);
   CHECK(sizeof(wire::Reply) == 16);
   CHECK(sizeof(wire::ResolveReply) == 16 + 256 + 32 * 24);
   CHECK(sizeof(wire::DatagramHeader) == 24);
@@ -188,6 +188,17 @@ TEST_CASE("kListen is a stream request with an address and no padding") {
   CHECK(validate_request(r, Channel::kSeqpacket) != nullptr);
   r.length = sizeof r + 16;
   CHECK(validate_request(r, Channel::kStream) != nullptr);
+}
+
+TEST_CASE("a local address, where kConnect and kListen carry one, is none, IPv4 or IPv6") {
+  for (const auto op : {wire::Op::kConnect, wire::Op::kListen}) {
+    auto r = connect_request("127.0.0.1", 8080);
+    r.op = static_cast<uint16_t>(op);
+    r.local.family = AF_INET6;
+    CHECK(validate_request(r, Channel::kStream) == nullptr);
+    r.local.family = AF_UNIX;
+    CHECK(validate_request(r, Channel::kStream) != nullptr);
+  }
 }
 
 TEST_CASE("kExplain: a name, or an address with a known protocol, on the seqpacket socket only") {
