@@ -14,7 +14,8 @@ For each regular ELF file in /usr/bin that has a PT_INTERP header:
     deterministic behaviour that patching must not change.
   * The copy is patched; with --lief-check, LIEF must read the patched file back
     as the patch promises (test/patcher/lief_check.cc), else "broken". The
-    patched file is run the same way and must give the baseline, and `LD_TRACE_LOADED_OBJECTS=1` must list the shim before
+    patched file is run the same way and must give the baseline, and
+    `LD_TRACE_LOADED_OBJECTS=1` must list the shim before
     libc.so.6 -> "ok"; a refusal (exit 3) -> "refused"; anything else "broken" —
     except that a program whose patched run differs only because it made an
     Internet socket at start-up is "sealed": the corpus shim intercepts nothing,
@@ -40,8 +41,8 @@ import tempfile
 import time
 from typing import NamedTuple
 
-sys.path.insert(0, os.environ.get('NETLEASH_TEST_LIB',
-                                  os.path.join(os.path.dirname(os.path.abspath(__file__)), '../lib')))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get('NETLEASH_TEST_LIB', os.path.join(HERE, '../lib')))
 from lief_check import lief_check  # noqa: E402
 
 BIN_DIR = '/usr/bin'
@@ -291,7 +292,7 @@ def reap_orphans():
 
 def build_shim(tmp):
     """Compile the stand-in shim when meson did not hand one over."""
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus_shim.c')
+    src = os.path.join(HERE, 'corpus_shim.c')
     lib = os.path.join(tmp, 'libcorpusshim.so')
     subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-o', lib, src], check=True)
     return lib

@@ -13,8 +13,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB",
-                                  os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib")))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(HERE, "../lib")))
 from lief_check import lief_check  # noqa: E402
 
 PATCH = os.path.abspath(sys.argv[1])

@@ -18,9 +18,9 @@
 #include <cstring>
 #include <exception>
 #include <iterator>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -29,7 +29,7 @@ namespace {
 
 using namespace LIEF::ELF;
 
-constexpr uint32_t kIdentityNoteType = 1;  // owner "netleash" (src/patcher/notes.h)
+constexpr uint32_t kIdentityNoteType = 1;  // owner "netleash" (NT_NETLEASH_APP, src/patcher/)
 constexpr uint32_t kRelative = 8;          // R_X86_64_RELATIVE
 constexpr uint64_t kRelaSize = 24;         // sizeof(Elf64_Rela)
 
@@ -92,7 +92,8 @@ class Checker {
 
   bool in_new_load(uint64_t vaddr, uint64_t size, bool executable = false) const {
     for (const Segment* s : new_loads()) {
-      if (vaddr >= s->virtual_address() && vaddr + size <= s->virtual_address() + s->virtual_size() &&
+      if (vaddr >= s->virtual_address() &&
+          vaddr + size <= s->virtual_address() + s->virtual_size() &&
           (!executable || s->has(ELF_SEGMENT_FLAGS::PF_X))) {
         return true;
       }
@@ -112,20 +113,26 @@ class Checker {
       if (!kept) fail("PT_LOAD at " + hex(i->virtual_address()) + " changed or missing");
     }
     std::vector<const Segment*> added = new_loads();
-    if (added.empty() && !expect_.removed) fail("no netleash PT_LOAD segment: expected one new PT_LOAD, found none");
+    if (added.empty() && !expect_.removed)
+      fail("no netleash PT_LOAD segment: expected one new PT_LOAD, found none");
     for (const Segment* s : added) {
       if (s->file_offset() % align != 0 || s->virtual_address() % align != 0) {
         fail("netleash PT_LOAD not aligned to " + hex(align) + ": offset " + hex(s->file_offset()) +
              ", address " + hex(s->virtual_address()));
       }
       if (s->virtual_address() < end) {
-        fail("netleash PT_LOAD at " + hex(s->virtual_address()) + " overlaps the original segments ending at " + hex(end));
+        fail("netleash PT_LOAD at " + hex(s->virtual_address()) +
+             " overlaps the original segments ending at " + hex(end));
       }
     }
     for (const Segment& s : out_.segments()) {
       switch (s.type()) {
-        case SEGMENT_TYPES::PT_PHDR: case SEGMENT_TYPES::PT_INTERP: case SEGMENT_TYPES::PT_DYNAMIC:
-        case SEGMENT_TYPES::PT_NOTE: case SEGMENT_TYPES::PT_GNU_EH_FRAME: case SEGMENT_TYPES::PT_TLS:
+        case SEGMENT_TYPES::PT_PHDR:
+        case SEGMENT_TYPES::PT_INTERP:
+        case SEGMENT_TYPES::PT_DYNAMIC:
+        case SEGMENT_TYPES::PT_NOTE:
+        case SEGMENT_TYPES::PT_GNU_EH_FRAME:
+        case SEGMENT_TYPES::PT_TLS:
           break;
         default:
           continue;
@@ -133,15 +140,19 @@ class Checker {
       if (s.physical_size() == 0) continue;  // an emptied PT_NOTE: nothing to read
       bool mapped = false;
       for (const Segment* l : loads(out_)) {
-        mapped = mapped || (s.file_offset() >= l->file_offset() &&
-                            s.file_offset() + s.physical_size() <= l->file_offset() + l->physical_size() &&
-                            s.virtual_address() - l->virtual_address() == s.file_offset() - l->file_offset());
+        mapped = mapped ||
+                 (s.file_offset() >= l->file_offset() &&
+                  s.file_offset() + s.physical_size() <= l->file_offset() + l->physical_size() &&
+                  s.virtual_address() - l->virtual_address() == s.file_offset() - l->file_offset());
       }
-      if (!mapped) fail(std::string(to_string(s.type())) + " at offset " + hex(s.file_offset()) + " outside every PT_LOAD");
+      if (!mapped)
+        fail(std::string(to_string(s.type())) + " at offset " + hex(s.file_offset()) +
+             " outside every PT_LOAD");
     }
     if (!expect_.removed && out_.has(SEGMENT_TYPES::PT_DYNAMIC)) {
       const Segment& d = out_.get(SEGMENT_TYPES::PT_DYNAMIC);
-      if (!in_new_load(d.virtual_address(), d.physical_size())) fail("PT_DYNAMIC not in the netleash segment");
+      if (!in_new_load(d.virtual_address(), d.physical_size()))
+        fail("PT_DYNAMIC not in the netleash segment");
     }
   }
 
@@ -192,7 +203,9 @@ class Checker {
     }
     for (const DynamicEntry* d : in) {
       std::string want = describe(*d), found = at < out.size() ? describe(*out[at]) : "the end";
-      if (want != found) return fail("dynamic entry " + std::to_string(at) + ": expected " + want + ", found " + found);
+      if (want != found)
+        return fail("dynamic entry " + std::to_string(at) + ": expected " + want + ", found " +
+                    found);
       ++at;
     }
     std::vector<DYNAMIC_TAGS> block;
@@ -207,7 +220,8 @@ class Checker {
     std::string want, found;
     for (DYNAMIC_TAGS t : block) want += std::string(" ") + to_string(t);
     for (; at < out.size(); ++at) found += std::string(" ") + to_string(out[at]->tag());
-    if (want != found) fail("entries after the original ones: expected [" + want + " ], found [" + found + " ]");
+    if (want != found)
+      fail("entries after the original ones: expected [" + want + " ], found [" + found + " ]");
     if (expect_.seal == "preinit") check_preinit_slot();
   }
 
@@ -217,26 +231,66 @@ class Checker {
     std::optional<uint64_t> array = value(out_, DYNAMIC_TAGS::DT_PREINIT_ARRAY);
     if (!array) return;
     uint64_t slot = *array;
-    if (!in_new_load(slot, 8)) return fail("DT_PREINIT_ARRAY slot " + hex(slot) + " not in the netleash segment");
+    if (!in_new_load(slot, 8))
+      return fail("DT_PREINIT_ARRAY slot " + hex(slot) + " not in the netleash segment");
     if (out_.header().file_type() != E_TYPE::ET_EXEC) return;
     std::vector<uint8_t> bytes = out_.get_content_from_virtual_address(slot, 8);
     uint64_t hook = 0;
     if (bytes.size() == 8) std::memcpy(&hook, bytes.data(), 8);
-    if (!in_new_load(hook, 1, true)) fail("DT_PREINIT_ARRAY holds " + hex(hook) + ", not an executable address in the netleash segment");
+    if (!in_new_load(hook, 1, true))
+      fail("DT_PREINIT_ARRAY holds " + hex(hook) +
+           ", not an executable address in the netleash segment");
+  }
+
+  struct NoteRecord {
+    std::string owner;
+    uint32_t type;
+    std::vector<uint8_t> desc;
+  };
+
+  // The notes of every PT_NOTE, decoded from the segment's bytes as LIEF reads them: LIEF 0.9's
+  // own note list holds only the first PT_NOTE's notes when the file has no section headers.
+  // Descriptors and next notes start at the segment's alignment (4, or 8 for
+  // .note.gnu.property).
+  std::vector<NoteRecord> notes() {
+    std::vector<NoteRecord> list;
+    for (const Segment& s : out_.segments()) {
+      if (s.type() != SEGMENT_TYPES::PT_NOTE) continue;
+      std::vector<uint8_t> bytes = s.content();
+      uint64_t align = s.alignment() == 8 ? 8 : 4, at = 0;
+      auto padded = [&](uint64_t n) { return (n + align - 1) / align * align; };
+      while (at + 12 <= bytes.size()) {
+        uint32_t head[3];
+        std::memcpy(head, &bytes[at], sizeof head);
+        uint64_t name = at + 12, desc = padded(name + head[0]), next = padded(desc + head[1]);
+        // The walk ends where it stops making sense: mold puts 4-byte-aligned notes in an
+        // 8-aligned PT_NOTE. An identity note it cannot reach counts as missing.
+        if (desc + head[1] > bytes.size()) break;  // the last note may omit its padding
+        std::string owner(bytes.begin() + name, bytes.begin() + name + head[0]);
+        list.push_back({owner.substr(0, owner.find('\0')),
+                        head[2],
+                        {bytes.begin() + desc, bytes.begin() + desc + head[1]}});
+        at = next;
+      }
+    }
+    return list;
   }
 
   void check_note() {
     int found = 0;
-    for (const Note& n : out_.notes()) {
-      if (n.name() != "netleash") continue;
+    for (const NoteRecord& n : notes()) {
+      if (n.owner != "netleash") continue;
       ++found;
-      const auto& desc = n.description();
-      std::string text(desc.begin(), std::find(desc.begin(), desc.end(), 0));
-      if (static_cast<uint32_t>(n.type()) != kIdentityNoteType) fail("identity note of type " + std::to_string(static_cast<uint32_t>(n.type())));
-      if (text != expect_.app || text.size() == desc.size()) fail("identity note: expected app \"" + expect_.app + "\" and a NUL, found \"" + text + "\"");
+      std::string text(n.desc.begin(), std::find(n.desc.begin(), n.desc.end(), 0));
+      if (n.type != kIdentityNoteType) fail("identity note of type " + std::to_string(n.type));
+      if (text != expect_.app || text.size() == n.desc.size())
+        fail("identity note: expected app \"" + expect_.app + "\" and a NUL, found \"" + text +
+             "\"");
     }
     int want = expect_.removed ? 0 : 1;
-    if (found != want) fail("identity notes (owner netleash): expected " + std::to_string(want) + ", found " + std::to_string(found));
+    if (found != want)
+      fail("identity notes (owner netleash): expected " + std::to_string(want) + ", found " +
+           std::to_string(found));
   }
 
   static std::vector<std::string> symbols(const Binary& b) {
@@ -245,11 +299,12 @@ class Checker {
       std::string version;
       if (s.has_version()) {
         version = "@" + std::to_string(s.symbol_version().value());
-        if (s.symbol_version().has_auxiliary_version()) version += " " + s.symbol_version().symbol_version_auxiliary().name();
+        if (s.symbol_version().has_auxiliary_version())
+          version += " " + s.symbol_version().symbol_version_auxiliary().name();
       }
-      list.push_back(s.name() + version + " " + to_string(s.type()) + " " + to_string(s.binding()) + " " +
-                     to_string(s.visibility()) + " shndx " + std::to_string(s.shndx()) + " value " +
-                     hex(s.value()) + " size " + std::to_string(s.size()));
+      list.push_back(s.name() + version + " " + to_string(s.type()) + " " + to_string(s.binding()) +
+                     " " + to_string(s.visibility()) + " shndx " + std::to_string(s.shndx()) +
+                     " value " + hex(s.value()) + " size " + std::to_string(s.size()));
     }
     return list;
   }
@@ -259,7 +314,9 @@ class Checker {
     std::vector<std::string> in = symbols(in_), out = symbols(out_);
     for (size_t i = 0; i < std::max(in.size(), out.size()); ++i) {
       std::string want = i < in.size() ? in[i] : "none", found = i < out.size() ? out[i] : "none";
-      if (want != found) return fail("dynamic symbol " + std::to_string(i) + " (of " + std::to_string(in.size()) + "): expected " + want + ", found " + found);
+      if (want != found)
+        return fail("dynamic symbol " + std::to_string(i) + " (of " + std::to_string(in.size()) +
+                    "): expected " + want + ", found " + found);
     }
   }
 
@@ -291,10 +348,13 @@ class Checker {
 
   void compare(const std::string& what, const Relocs& want, const Relocs& found) {
     Relocs missing, extra;
-    std::set_difference(want.begin(), want.end(), found.begin(), found.end(), std::inserter(missing, missing.end()));
-    std::set_difference(found.begin(), found.end(), want.begin(), want.end(), std::inserter(extra, extra.end()));
+    std::set_difference(want.begin(), want.end(), found.begin(), found.end(),
+                        std::inserter(missing, missing.end()));
+    std::set_difference(found.begin(), found.end(), want.begin(), want.end(),
+                        std::inserter(extra, extra.end()));
     if (missing.empty() && extra.empty()) return;
-    fail(what + ": expected " + std::to_string(want.size()) + ", found " + std::to_string(found.size()) +
+    fail(what + ": expected " + std::to_string(want.size()) + ", found " +
+         std::to_string(found.size()) +
          (missing.empty() ? "" : "; missing " + missing.begin()->text()) +
          (extra.empty() ? "" : "; unexpected " + extra.begin()->text()));
   }
@@ -318,7 +378,9 @@ class Checker {
       std::memcpy(&info, &bytes[at + 8], 8);
       std::memcpy(&addend, &bytes[at + 16], 8);
       uint64_t sym = info >> 32;
-      std::string name = sym == 0 ? "" : sym < syms.size() ? syms[sym]->name() : "symbol " + std::to_string(sym);
+      std::string name = sym == 0            ? ""
+                         : sym < syms.size() ? syms[sym]->name()
+                                             : "symbol " + std::to_string(sym);
       set.insert({static_cast<uint32_t>(info), offset, addend, name});
     }
     return set;
@@ -337,7 +399,8 @@ class Checker {
     std::optional<Relocs> applied = effective_rela();
     if (!applied) return fail("the last DT_RELA/DT_RELASZ do not describe a readable table");
     // The copy leaves out .rela.plt where the original DT_RELASZ counted it (glibc skips it).
-    std::optional<uint64_t> start = value(in_, DYNAMIC_TAGS::DT_RELA), size = value(in_, DYNAMIC_TAGS::DT_RELASZ),
+    std::optional<uint64_t> start = value(in_, DYNAMIC_TAGS::DT_RELA),
+                            size = value(in_, DYNAMIC_TAGS::DT_RELASZ),
                             jmprel = value(in_, DYNAMIC_TAGS::DT_JMPREL);
     if (start && size && jmprel && *jmprel >= *start && *jmprel < *start + *size) {
       for (const Reloc& r : lief_relocs(in_, true)) {
@@ -346,11 +409,15 @@ class Checker {
       }
     }
     uint64_t slot = *value(out_, DYNAMIC_TAGS::DT_PREINIT_ARRAY);
-    auto hook = std::find_if(applied->begin(), applied->end(),
-                             [&](const Reloc& r) { return r.type == kRelative && r.address == slot; });
-    if (hook == applied->end()) return fail("no R_X86_64_RELATIVE for the DT_PREINIT_ARRAY slot " + hex(slot));
+    auto hook = std::find_if(applied->begin(), applied->end(), [&](const Reloc& r) {
+      return r.type == kRelative && r.address == slot;
+    });
+    if (hook == applied->end())
+      return fail("no R_X86_64_RELATIVE for the DT_PREINIT_ARRAY slot " + hex(slot));
     uint64_t target = static_cast<uint64_t>(hook->addend);
-    if (!in_new_load(target, 1, true)) fail("the DT_PREINIT_ARRAY slot's relocation points at " + hex(target) + ", not at executable code in the netleash segment");
+    if (!in_new_load(target, 1, true))
+      fail("the DT_PREINIT_ARRAY slot's relocation points at " + hex(target) +
+           ", not at executable code in the netleash segment");
     applied->erase(hook);
     compare("relocations the loader applies (last DT_RELA), besides the slot's", in_dyn, *applied);
   }
@@ -362,8 +429,10 @@ class Checker {
 };
 
 int usage() {
-  std::fputs("usage: lief-check --app ID --shim NAME --seal preinit|constructor ORIGINAL PATCHED\n"
-             "       lief-check --removed ORIGINAL OUTPUT\n", stderr);
+  std::fputs(
+      "usage: lief-check --app ID --shim NAME --seal preinit|constructor ORIGINAL PATCHED\n"
+      "       lief-check --removed ORIGINAL OUTPUT\n",
+      stderr);
   return 2;
 }
 
@@ -374,7 +443,10 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    std::string* value = arg == "--app" ? &expect.app : arg == "--shim" ? &expect.shim : arg == "--seal" ? &expect.seal : nullptr;
+    std::string* value = arg == "--app"    ? &expect.app
+                         : arg == "--shim" ? &expect.shim
+                         : arg == "--seal" ? &expect.seal
+                                           : nullptr;
     if (value) {
       if (++i == argc) return usage();
       *value = argv[i];
@@ -386,7 +458,8 @@ int main(int argc, char** argv) {
       files.push_back(arg);
     }
   }
-  bool patched_args = !expect.app.empty() && !expect.shim.empty() && (expect.seal == "preinit" || expect.seal == "constructor");
+  bool patched_args = !expect.app.empty() && !expect.shim.empty() &&
+                      (expect.seal == "preinit" || expect.seal == "constructor");
   if (files.size() != 2 || expect.removed == patched_args) return usage();
   expect.original = files[0];
   expect.output = files[1];

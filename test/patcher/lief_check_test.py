@@ -14,8 +14,8 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB",
-                                  os.path.join(os.path.dirname(os.path.abspath(__file__)), "../lib")))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(HERE, "../lib")))
 from lief_check import lief_check  # noqa: E402
 
 PATCH, CHECKER = (os.path.abspath(p) for p in sys.argv[1:3])
@@ -115,7 +115,8 @@ CORRUPTIONS = [
      "relocations the loader applies (last DT_RELA), besides the slot's: "),
     ("identity note changed", change_app, 'identity note: expected app "test.app"'),
     ("preinit hook entries dropped", drop_preinit,
-     "entries after the original ones: expected [ PREINIT_ARRAY PREINIT_ARRAYSZ RELA RELASZ ], found [ ]"),
+     "entries after the original ones: "
+     "expected [ PREINIT_ARRAY PREINIT_ARRAYSZ RELA RELASZ ], found [ ]"),
     ("netleash segment misaligned", misalign_segment, "netleash PT_LOAD not aligned to 0x1000"),
     ("original segment changed", change_first_load, "PT_LOAD at 0x0 changed or missing"),
     ("dynamic symbol changed", change_symbol, "dynamic symbol 1 (of "),
