@@ -136,8 +136,8 @@ class Corpus:
         self.patch_template = patch_template
         self.shim = shim
         self.tmp = tmp
-        self.patcher = patcher
-        self.checker = checker
+        self.patcher = patcher      # netleash-patch, for --inspect
+        self.checker = checker      # lief-check
         self.check_seconds = []     # per lief-check run (list.append is thread-safe)
 
     def patch_argv(self, src, out):
@@ -311,6 +311,8 @@ def main():
     ap.add_argument('--jobs', type=int, default=os.cpu_count())
     ap.add_argument('programs', nargs='*', help=f'names in {BIN_DIR} (default: all)')
     args = ap.parse_args()
+    if args.lief_check and not args.patcher:
+        ap.error('--lief-check checks what netleash-patch wrote: it needs --patcher')
 
     if args.patcher:
         template = [os.path.abspath(args.patcher), '--app', 'corpus', '--shim', '{shim}',
@@ -325,8 +327,7 @@ def main():
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix='netleash-corpus.') as tmp:
         shim = os.path.abspath(args.shim) if args.shim else build_shim(tmp)
-        corpus = Corpus(template, shim, tmp, args.patcher and template[0],
-                        args.patcher and args.lief_check)
+        corpus = Corpus(template, shim, tmp, template[0], args.lief_check)
         names = args.programs or corpus_programs()
         verdicts = {}
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
