@@ -252,9 +252,9 @@ class Checker {
   // own note list holds only the first PT_NOTE's notes when the file has no section headers.
   // Descriptors and next notes start at the segment's alignment (4, or 8 for
   // .note.gnu.property).
-  std::vector<NoteRecord> notes() {
+  static std::vector<NoteRecord> notes(const Binary& b) {
     std::vector<NoteRecord> list;
-    for (const Segment& s : out_.segments()) {
+    for (const Segment& s : b.segments()) {
       if (s.type() != SEGMENT_TYPES::PT_NOTE) continue;
       std::vector<uint8_t> bytes = s.content();
       uint64_t align = s.alignment() == 8 ? 8 : 4, at = 0;
@@ -278,7 +278,7 @@ class Checker {
 
   void check_note() {
     int found = 0;
-    for (const NoteRecord& n : notes()) {
+    for (const NoteRecord& n : notes(out_)) {
       if (n.owner != "netleash") continue;
       ++found;
       std::string text(n.desc.begin(), std::find(n.desc.begin(), n.desc.end(), 0));
