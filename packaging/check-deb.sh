@@ -1,6 +1,6 @@
 #!/bin/sh
-# Checks the packages built by build-deb.sh: each installs what it must, and
-# lintian reports no error.  usage: packaging/check-deb.sh DEBDIR
+# Checks the packages built by build-deb.sh: each installs what it must, none
+# depends on or links LIEF, and lintian reports no error.  usage: packaging/check-deb.sh DEBDIR
 set -eu
 [ $# -eq 1 ] || { echo "usage: $0 DEBDIR" >&2; exit 2; }
 dir=$1
@@ -31,9 +31,29 @@ require netleash /usr/sbin/netleashd /usr/bin/netleash-patch /usr/bin/netleash-r
   /usr/share/man/man8/netleash-repatch.8.gz
 require libnetleash1 "/usr/lib/$multiarch/libnetleash.so.1"
 
+# LIEF is a test-only dependency (test/patcher/lief_check.cc reads the patcher's output
+# back): no package depends on it, no installed ELF file links it.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+for deb in "$dir"/*.deb; do
+  if dpkg-deb -f "$deb" Depends Pre-Depends Recommends | grep -qi lief; then
+    echo "check-deb: $(basename "$deb") depends on LIEF" >&2
+    status=1
+  fi
+  rm -rf "$scratch/root"
+  dpkg-deb -x "$deb" "$scratch/root"
+  find "$scratch/root" -type f > "$scratch/files"
+  while IFS= read -r file; do
+    if readelf -d "$file" 2>/dev/null | grep -qi 'NEEDED.*liblief'; then
+      echo "check-deb: $(basename "$deb"): ${file#"$scratch/root"} links LIEF" >&2
+      status=1
+    fi
+  done < "$scratch/files"
+done
+
 if ! lintian --fail-on error "$dir"/*.changes; then
   echo "check-deb: lintian reports errors" >&2
   status=1
 fi
-[ $status -eq 0 ] && echo "check-deb: packages complete, lintian clean"
+[ $status -eq 0 ] && echo "check-deb: packages complete, no LIEF, lintian clean"
 exit $status

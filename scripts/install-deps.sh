@@ -6,12 +6,13 @@ set -euo pipefail
 packages=(
   # build
   meson ninja-build pkg-config g++ clang lld mold libclang-rt-14-dev
-  liblief-dev libuv1-dev libsodium-dev nlohmann-json3-dev catch2 libc-ares-dev libsystemd-dev
+  libuv1-dev libsodium-dev nlohmann-json3-dev catch2 libc-ares-dev libsystemd-dev
   # Debian packaging and unit checks (dpkg-buildpackage refuses to start without
   # build-essential, an implicit build dependency nothing else pulls in)
   build-essential debhelper dpkg-dev systemd lintian
-  # ELF tooling the patcher tests compare against
-  binutils elfutils patchelf file libcap2-bin
+  # ELF tooling the patcher tests compare against (LIEF: the independent parser that
+  # reads every patched file back, test/patcher/lief_check.cc; tests only)
+  liblief-dev binutils elfutils patchelf file libcap2-bin
   # real programs the integration tests patch and run
   python3 python3-dissononce python3-jsonschema curl wget git netcat-openbsd nodejs socat strace dnsutils dnsmasq-base iproute2 iputils-ping
   nginx-light redis-server tcpdump

@@ -12,8 +12,10 @@ For each regular ELF file in /usr/bin that has a PT_INTERP header:
     differently from the original in /usr/bin ($ORIGIN or location dependent)
     are "skipped". A non-zero exit or empty output is still a baseline: it is
     deterministic behaviour that patching must not change.
-  * The copy is patched, the patched file is run the same way and must give the
-    baseline, and `LD_TRACE_LOADED_OBJECTS=1` must list the shim before
+  * The copy is patched; with --lief-check, LIEF must read the patched file back
+    as the patch promises (test/patcher/lief_check.cc), else "broken". The
+    patched file is run the same way and must give the baseline, and
+    `LD_TRACE_LOADED_OBJECTS=1` must list the shim before
     libc.so.6 -> "ok"; a refusal (exit 3) -> "refused"; anything else "broken" —
     except that a program whose patched run differs only because it made an
     Internet socket at start-up is "sealed": the corpus shim intercepts nothing,
@@ -38,6 +40,10 @@ import sys
 import tempfile
 import time
 from typing import NamedTuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get('NETLEASH_TEST_LIB', os.path.join(HERE, '../lib')))
+from lief_check import lief_check  # noqa: E402
 
 BIN_DIR = '/usr/bin'
 TIMEOUT_S = 5.0             # per `--version` run
@@ -126,10 +132,13 @@ def run(argv, cwd, env, timeout=TIMEOUT_S):
 
 
 class Corpus:
-    def __init__(self, patch_template, shim, tmp):
+    def __init__(self, patch_template, shim, tmp, patcher=None, checker=None):
         self.patch_template = patch_template
         self.shim = shim
         self.tmp = tmp
+        self.patcher = patcher      # netleash-patch, for --inspect
+        self.checker = checker      # lief-check
+        self.check_seconds = []     # per lief-check run (list.append is thread-safe)
 
     def patch_argv(self, src, out):
         return [arg.format(shim=self.shim, out=out, file=src) for arg in self.patch_template]
@@ -191,6 +200,12 @@ class Corpus:
                 return 'refused', reason
             if status != 0:
                 return 'broken', f'patcher exit {status}: {reason}'
+            if self.checker:
+                started = time.monotonic()
+                report = lief_check(self.checker, self.patcher, copy, patched, 'corpus', self.shim)
+                self.check_seconds.append(time.monotonic() - started)
+                if report:
+                    return 'broken', 'LIEF: ' + report.splitlines()[0]
 
             after = self.run_version(patched, work)
             if after != base:
@@ -277,7 +292,7 @@ def reap_orphans():
 
 def build_shim(tmp):
     """Compile the stand-in shim when meson did not hand one over."""
-    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'corpus_shim.c')
+    src = os.path.join(HERE, 'corpus_shim.c')
     lib = os.path.join(tmp, 'libcorpusshim.so')
     subprocess.run(['cc', '-shared', '-fPIC', '-O2', '-o', lib, src], check=True)
     return lib
@@ -290,10 +305,14 @@ def main():
     how.add_argument('--patch-cmd', help='patch command template with {shim} {out} {file}, '
                      'e.g. "patchelf --add-needed {shim} --output {out} {file}"')
     ap.add_argument('--shim', help='test shim library (default: compile corpus_shim.c)')
+    ap.add_argument('--lief-check', help='lief-check executable: LIEF reads every patched file '
+                    'back (with --patcher only)')
     ap.add_argument('--report', help='write a JSON report here')
     ap.add_argument('--jobs', type=int, default=os.cpu_count())
     ap.add_argument('programs', nargs='*', help=f'names in {BIN_DIR} (default: all)')
     args = ap.parse_args()
+    if args.lief_check and not args.patcher:
+        ap.error('--lief-check checks what netleash-patch wrote: it needs --patcher')
 
     if args.patcher:
         template = [os.path.abspath(args.patcher), '--app', 'corpus', '--shim', '{shim}',
@@ -308,7 +327,7 @@ def main():
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix='netleash-corpus.') as tmp:
         shim = os.path.abspath(args.shim) if args.shim else build_shim(tmp)
-        corpus = Corpus(template, shim, tmp)
+        corpus = Corpus(template, shim, tmp, template[0], args.lief_check)
         names = args.programs or corpus_programs()
         verdicts = {}
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
@@ -328,10 +347,15 @@ def main():
         with open(args.report, 'w') as f:
             json.dump({'patch_command': template, 'shim': shim, 'counts': counts,
                        'stray_processes_reaped': strays, 'elapsed_s': round(elapsed, 1),
+                       'lief_checks': len(corpus.check_seconds),
+                       'lief_check_s': round(sum(corpus.check_seconds), 1),
                        'programs': dict(sorted(verdicts.items()))}, f, indent=1)
             f.write('\n')
     print(f'corpus: {counts["ok"]} ok, {counts["broken"]} broken, '
           f'{counts["refused"]} refused, {counts["skipped"]} skipped, {counts["sealed"]} sealed')
+    if corpus.checker:
+        print(f'lief-check: {len(corpus.check_seconds)} patched files read back by LIEF in '
+              f'{sum(corpus.check_seconds):.1f} s (summed over {args.jobs} jobs)')
     return 1 if counts['broken'] else 0
 
 

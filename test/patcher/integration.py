@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Integration tests for netleash-patch: build small programs with every linker and layout
-flag, patch them with a test shim, run them, and check the result with binutils/elfutils.
+flag, patch them with a test shim, run them, and check the result with binutils/elfutils and
+with LIEF (lief-check, test/patcher/lief_check.cc).
 
-Usage: integration.py PATH/TO/netleash-patch [--quick]
+Usage: integration.py PATH/TO/netleash-patch --lief-check PATH/TO/lief-check [--quick]
 """
 import json
 import os
@@ -12,7 +13,12 @@ import subprocess
 import sys
 import tempfile
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.environ.get("NETLEASH_TEST_LIB", os.path.join(HERE, "../lib")))
+from lief_check import lief_check  # noqa: E402
+
 PATCH = os.path.abspath(sys.argv[1])
+LIEF_CHECK = os.path.abspath(sys.argv[sys.argv.index("--lief-check") + 1])
 QUICK = "--quick" in sys.argv
 failures = []
 passed = 0
@@ -188,6 +194,13 @@ def inspect(path):
     return json.loads(r.stdout.splitlines()[0])
 
 
+def oracle(name, original, output, app=None, shim=None):
+    """LIEF reads OUTPUT back: segments, dynamic section, note, symbols and relocations are
+    what patching ORIGINAL as APP (none: --remove) promises."""
+    report = lief_check(LIEF_CHECK, PATCH, original, output, app, shim)
+    check(report is None, f"{name} LIEF check", report)
+
+
 def shim_before_libc(tmp, exe, shim):
     r = run([exe], env=dict(os.environ, LD_TRACE_LOADED_OBJECTS="1"))
     lines = r.stdout.splitlines()
@@ -235,6 +248,7 @@ def test_case(tmp, shim, name, compiler, source, flags):
     info = inspect(out)
     check(info["patched"] and info["app"] == "test.app" and info["shim"] == shim and
           info["seal"] == "preinit" and info["seal_reason"] is None, f"{name} inspect", str(info))
+    oracle(name, exe, out, "test.app", shim)
     new_warnings = readelf_warnings(out) - readelf_warnings(exe)
     check(not new_warnings, f"{name} readelf warnings", str(new_warnings))
     new_lint = {l for l in elflint(out) - elflint(exe)
@@ -258,6 +272,7 @@ def test_case(tmp, shim, name, compiler, source, flags):
     rc, stdout, marker, _ = run_program(tmp, again, sealed_out=probe)
     check(inspect(again)["app"] == "other.app" and stdout == base_out and marker == "loaded\n" and
           probe == ["sealed no-wx\n"], f"{name} id update", f"{stdout!r} {probe}")
+    oracle(f"{name} id update", exe, again, "other.app", shim)
     removed = out + ".removed"
     r = run([PATCH, "--remove", "-o", removed, again])
     probe = []
@@ -267,6 +282,7 @@ def test_case(tmp, shim, name, compiler, source, flags):
           stdout == base_out and marker == "" and connect == "" and
           probe == ["unsealed no-wx\n"], f"{name} remove", f"{r.stderr} {probe}")
     check(not shim_before_libc(tmp, removed, shim), f"{name} remove drops the shim")
+    oracle(f"{name} remove", exe, removed)
     # Patching the removed file reuses the segment: same size class, runs, strips.
     r = run([PATCH, "--app", "back", "--shim", shim, "-o", again, removed])
     probe = []
@@ -275,6 +291,7 @@ def test_case(tmp, shim, name, compiler, source, flags):
           probe == ["sealed no-wx\n"] and
           os.path.getsize(again) <= os.path.getsize(out) + 64, f"{name} re-patch after remove",
           r.stderr)
+    oracle(f"{name} re-patch after remove", exe, again, "back", shim)
     for f in (out, stripped, again, removed, exe):
         os.unlink(f)
 
@@ -533,6 +550,7 @@ def test_moved_table(tmp, shim):
     check(r.returncode == 0 and rc == base_rc and stdout == base_out and marker == "loaded\n",
           "moved program header table runs", r.stderr + stdout)
     check(inspect(out)["app"] == "moved", "moved program header table inspect")
+    oracle("moved program header table", exe, out, "moved", shim)
 
 
 OWN_PREINIT = r"""
@@ -561,6 +579,7 @@ def test_own_preinit_array(tmp, shim):
     info = inspect(out)
     check(info["seal"] == "constructor" and "DT_PREINIT_ARRAY" in (info["seal_reason"] or ""),
           "own DT_PREINIT_ARRAY inspect", str(info))
+    oracle("own DT_PREINIT_ARRAY", exe, out, "own", shim)
 
 
 def main():
