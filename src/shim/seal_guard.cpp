@@ -34,7 +34,7 @@ void report(const seal::Result& result) {
   char line[160];
   // No stdio buffers: snprintf only formats into `line`.
   int n = snprintf(line, sizeof line, "netleash: cannot seal this process: %s: %s; it gets no network\n",
-                   result.step, strerror(static_cast<int>(result.error)));
+                   seal::step_name(result.step), strerror(static_cast<int>(result.error)));
   if (n > 0) {
     ssize_t ignored = NL_REAL(write)(STDERR_FILENO, line, static_cast<size_t>(n) < sizeof line ? static_cast<size_t>(n) : sizeof line - 1);
     (void)ignored;

@@ -17,10 +17,17 @@
 namespace netleash::seal {
 
 enum class Outcome { kSealed, kAlreadySealed, kFailed };
+// Which call failed. Not a string: the preinit hook must hold no pointer
+// that would need a relocation.
+enum class Step { kNone, kNoNewPrivs, kSeccomp };
+
+inline const char* step_name(Step step) {
+  return step == Step::kNoNewPrivs ? "prctl(PR_SET_NO_NEW_PRIVS)" : "seccomp(SECCOMP_SET_MODE_FILTER)";
+}
 
 struct Result {
   Outcome outcome;
-  const char* step;  // which call failed (kFailed)
+  Step step;         // which call failed (kFailed)
   long error;        // its errno (kFailed)
   bool landlock;     // the Landlock half is in place too (kSealed)
   long tree_error;   // kSealed: 0 if this process now roots a tree, else why not (errno)
@@ -78,7 +85,12 @@ inline bool confine_with_landlock() {
 // the return value. Fails with EBUSY when the process already has a
 // listener above it (some other supervisor's): it cannot root a tree then.
 inline long install_tree_filter(bool all_threads) {
-  sock_fprog fprog{kTreeFilter.length, const_cast<sock_filter*>(kTreeFilter.code)};
+  // The address taken at run time (RIP-relative): a compiler that folded
+  // the whole sock_fprog into a constant would store the pointer as data,
+  // which the relocation-free preinit hook cannot have.
+  const sock_filter* code = kTreeFilter.code;
+  asm("" : "+r"(code));
+  sock_fprog fprog{kTreeFilter.length, const_cast<sock_filter*>(code)};
   long flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
   if (all_threads) flags |= SECCOMP_FILTER_FLAG_TSYNC | SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
   long listener = raw_syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, reinterpret_cast<long>(&fprog));
@@ -95,19 +107,19 @@ inline long install_tree_filter(bool all_threads) {
 // filter to every thread (the shim's constructor may run after a library
 // started one); TSYNC then fails if a thread has diverged filters.
 inline Result seal_process(bool all_threads) {
-  if (is_sealed()) return Result{Outcome::kAlreadySealed, nullptr, 0, false, 0};
+  if (is_sealed()) return Result{Outcome::kAlreadySealed, Step::kNone, 0, false, 0};
   long r = raw_syscall(__NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-  if (r < 0) return Result{Outcome::kFailed, "prctl(PR_SET_NO_NEW_PRIVS)", -r, false, 0};
+  if (r < 0) return Result{Outcome::kFailed, Step::kNoNewPrivs, -r, false, 0};
   bool landlock = detail::confine_with_landlock();
   const Program& program = landlock ? kFilter : kFilterGuardingPtrace;
   sock_fprog fprog{program.length, const_cast<sock_filter*>(program.code)};
   long flags = all_threads ? SECCOMP_FILTER_FLAG_TSYNC : 0;
   r = raw_syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER, flags, reinterpret_cast<long>(&fprog));
   // With TSYNC a positive value is the id of a thread that could not be synced.
-  if (r != 0) return Result{Outcome::kFailed, "seccomp(SECCOMP_SET_MODE_FILTER)", r < 0 ? -r : EBUSY, false, 0};
+  if (r != 0) return Result{Outcome::kFailed, Step::kSeccomp, r < 0 ? -r : EBUSY, false, 0};
   // Only a process that seals itself roots a tree: one that was sealed
   // already is a descendant of a root and stays in that root's tree.
-  return Result{Outcome::kSealed, nullptr, 0, landlock, detail::install_tree_filter(all_threads)};
+  return Result{Outcome::kSealed, Step::kNone, 0, landlock, detail::install_tree_filter(all_threads)};
 }
 
 }  // namespace netleash::seal
