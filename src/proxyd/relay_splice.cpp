@@ -16,6 +16,8 @@ namespace {
 
 // Never wait inside splice(2): the sockets are non-blocking and so are the pipes.
 constexpr unsigned kFlags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+// Source -> pipe -> destination rounds per readiness event, at most.
+constexpr int kRoundsPerEvent = 16;
 
 // A pipe of `high` bytes. F_SETPIPE_SZ may be refused (a non-root daemon
 // over pipe-user-pages-soft); the pipe then keeps the size it has.
@@ -106,37 +108,42 @@ void pump_out(SplicePath* path, SpliceDirection* d) {
   shut_when_drained(path, d);
 }
 
-// Source -> pipe, as much as the source has and the pipe has room for, then
-// on at once.
+// Source -> pipe -> destination, again while both keep up (as libuv's own
+// read loop does: a busy source refills while the loop works, and each loop
+// turn that would otherwise pick it up costs a wakeup).
 void pump_in(SplicePath* path, SpliceDirection* d) {
   RelayHalf* half = d->half;
-  if (half->eof || half->paused || path->relay->ended || d->pipe_write < 0) return;
-  const size_t room = d->queued < d->capacity ? d->capacity - d->queued : 0;
-  if (room == 0) {
-    half->paused = true;
+  for (int round = 0; round < kRoundsPerEvent; ++round) {
+    if (half->eof || half->paused || path->relay->ended || d->pipe_write < 0) return;
+    const size_t room = d->queued < d->capacity ? d->capacity - d->queued : 0;
+    if (room == 0) {
+      half->paused = true;
+      return;
+    }
+    ssize_t n;
+    do {
+      n = splice(d->from, nullptr, d->pipe_write, nullptr, room, kFlags);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      half->bytes += static_cast<uint64_t>(n);
+      d->queued += static_cast<size_t>(n);
+      path->moved = true;
+      pump_out(path, d);
+      continue;
+    }
+    if (n == 0) {
+      half->eof = true;
+      return shut_when_drained(path, d);
+    }
+    if (errno == EAGAIN) {
+      // Source empty, or the pipe out of slots while its destination is full:
+      // either way the destination's progress resumes reading.
+      if (d->queued > 0) half->paused = true;
+      return;
+    }
+    if (!fall_back(path, errno)) relay_end(path->relay, std::strerror(errno));
     return;
   }
-  ssize_t n;
-  do {
-    n = splice(d->from, nullptr, d->pipe_write, nullptr, room, kFlags);
-  } while (n < 0 && errno == EINTR);
-  if (n > 0) {
-    half->bytes += static_cast<uint64_t>(n);
-    d->queued += static_cast<size_t>(n);
-    path->moved = true;
-    return pump_out(path, d);
-  }
-  if (n == 0) {
-    half->eof = true;
-    return shut_when_drained(path, d);
-  }
-  if (errno == EAGAIN) {
-    // Source empty, or the pipe out of slots while its destination is full:
-    // either way the destination's progress resumes reading.
-    if (d->queued > 0) half->paused = true;
-    return;
-  }
-  if (!fall_back(path, errno)) relay_end(path->relay, std::strerror(errno));
 }
 
 void on_poll(uv_poll_t* poll, int status, int events) {
