@@ -52,7 +52,21 @@ def cpu_seconds(pid):
 
 
 def iperf(exe, port, args, env, timeout):
-    """Runs one iperf3 client; returns (Gbit/s received, the client's own CPU seconds)."""
+    """Runs one iperf3 client; returns (Gbit/s received, the client's own CPU seconds).
+    iperf3 -s takes one test at a time and may still be closing the last one."""
+    for _ in range(50):
+        try:
+            return iperf_once(exe, port, args, env, timeout)
+        except ServerBusy:
+            time.sleep(0.2)
+    raise RuntimeError('iperf3 -s stayed busy')
+
+
+class ServerBusy(Exception):
+    pass
+
+
+def iperf_once(exe, port, args, env, timeout):
     proc = subprocess.Popen([exe, '-c', '127.0.0.1', '-p', str(port), '-J', *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -62,6 +76,8 @@ def iperf(exe, port, args, env, timeout):
         proc.communicate()
         raise
     # The client's CPU from its own report (user + system over the elapsed time).
+    if 'the server is busy' in out:
+        raise ServerBusy()
     try:
         data = json.loads(out[out.index('{'):])
         end = data['end']
@@ -77,8 +93,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--build-dir', required=True)
     parser.add_argument('--seconds', type=int, default=5, help='per throughput run')
-    parser.add_argument('--gib', type=int, default=2, help='GiB relayed for the CPU measurement')
-    parser.add_argument('--rounds', type=int, default=2, help='the three modes take turns this many times')
+    parser.add_argument('--gib', type=int, default=4, help='GiB relayed for the CPU measurement')
+    parser.add_argument('--rounds', type=int, default=3, help='the three modes take turns this many times')
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)
     os.environ.setdefault('NETLEASHD', os.path.join(build, 'src/proxyd/netleashd'))
@@ -93,7 +109,7 @@ def main():
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     policy = {'outbound': [{'cidr': '127.0.0.1', 'ports': [port]}]}
     cases = [('1 stream', []), ('4 streams', ['-P', '4']), ('1 stream, reverse', ['-R'])]
-    results = {'load_start': round(os.getloadavg()[0], 2), 'throughput_gbit_s': {}, 'cpu': {}}
+    results = {'load_start': round(os.getloadavg()[0], 2), 'gib': args.gib, 'throughput_gbit_s': {}, 'cpu': {}}
     try:
         wait_listening(port, server)
         with Netleash({APP: policy}, config={'splice': False}) as copy_nl, Netleash({APP: policy}) as splice_nl:
@@ -113,41 +129,42 @@ def main():
                 results['throughput_gbit_s'][name] = runs
                 print(f'{name}: {runs}', flush=True)
             # CPU to move a fixed amount: the daemon's, against the direct client's own.
-            cpu = {mode: [] for mode in MODES}
-            for _ in range(args.rounds):
-                for mode in MODES:
-                    pid = daemons[mode].daemon.pid if mode != 'direct' else None
-                    before = cpu_seconds(pid) if pid else 0
-                    _, client_cpu = iperf(exe[mode], port, ['-n', f'{args.gib}G'], env[mode], 600)
-                    used = cpu_seconds(pid) - before if pid else client_cpu
-                    cpu[mode].append(round(used, 2))
-            results['cpu'] = {'gib': args.gib, 'seconds': cpu}
-            print(f'cpu seconds for {args.gib} GiB: {cpu}', flush=True)
+            for name, extra in (('forward', []), ('reverse', ['-R'])):
+                cpu = {mode: [] for mode in MODES}
+                for _ in range(args.rounds):
+                    for mode in MODES:
+                        pid = daemons[mode].daemon.pid if mode != 'direct' else None
+                        before = cpu_seconds(pid) if pid else 0
+                        _, client_cpu = iperf(exe[mode], port, ['-n', f'{args.gib}G', *extra], env[mode], 600)
+                        cpu[mode].append(round(cpu_seconds(pid) - before if pid else client_cpu, 2))
+                results['cpu'][name] = cpu
+                print(f'cpu seconds for {args.gib} GiB, {name}: {cpu}', flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(10)
     results['load_end'] = round(os.getloadavg()[0], 2)
 
-    def mean(values):
-        return sum(values) / len(values)
+    def median(values):
+        values = sorted(values)
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
 
     lines = ['# Relay: netleashd copying vs splice(2) vs direct (iperf3 on 127.0.0.1)', '',
              f'{os.cpu_count()} CPUs, kernel {platform.release()}, one run, {args.rounds} rounds (the modes '
-             f'take turns), load average {results["load_start"]} -> {results["load_end"]}.', '',
-             '| iperf3 -t %d, Gbit/s (each round) | direct | copy | splice | copy/direct | splice/direct |'
+             f'take turns), load average {results["load_start"]} -> {results["load_end"]}; ratios of medians.',
+             '', '| iperf3 -t %d, Gbit/s (each round) | direct | copy | splice | copy/direct | splice/direct |'
              % args.seconds, '|---|---|---|---|---:|---:|']
     for name, runs in results['throughput_gbit_s'].items():
-        d, c, s = (mean(runs[m]) for m in MODES)
+        d, c, s = (median(runs[m]) for m in MODES)
         lines.append(f'| {name} | {runs["direct"]} | {runs["copy"]} | {runs["splice"]} | {c / d:.2f} | {s / d:.2f} |')
-    cpu = results['cpu']['seconds']
-    d, c, s = (mean(cpu[m]) for m in MODES)
-    per_gib = {m: mean(cpu[m]) / args.gib for m in MODES}
-    results['cpu']['per_gib_mean'] = per_gib
     lines += ['', f'| CPU seconds to move {args.gib} GiB (each round) | direct client | copy daemon | '
-              'splice daemon |', '|---|---|---|---|',
-              f'| seconds | {cpu["direct"]} | {cpu["copy"]} | {cpu["splice"]} |',
-              f'| per GiB (mean) | {per_gib["direct"]:.2f} | {per_gib["copy"]:.2f} | {per_gib["splice"]:.2f} |',
-              f'| relative to the direct client | 1.00 | {c / d:.2f} | {s / d:.2f} |', '']
+              'splice daemon | copy/direct | splice/direct | splice/copy |', '|---|---|---|---|---:|---:|---:|']
+    for name, cpu in list(results['cpu'].items()):
+        d, c, s = (median(cpu[m]) for m in MODES)
+        results['cpu'][name + '_per_gib_median'] = {m: median(cpu[m]) / args.gib for m in MODES}
+        lines.append(f'| {name} | {cpu["direct"]} | {cpu["copy"]} | {cpu["splice"]} | {c / d:.2f} | '
+                     f'{s / d:.2f} | {s / c:.2f} |')
+    lines.append('')
     report = {'machine': {'cpus': os.cpu_count(), 'kernel': platform.release()}, 'results': results}
     os.makedirs(OUT_DIR, exist_ok=True)
     with open(os.path.join(OUT_DIR, 'relay.md'), 'w') as f:
