@@ -10,11 +10,13 @@
 // EOF on one side becomes shutdown(SHUT_WR) on the other once its queue is
 // written (half-close both ways); an error on either side ends the relay.
 //
-// A connection that has moved `splice_after` bytes, and owes nothing more to
-// the wire protocol (padding dropped, Result sent), leaves this copying path
-// for splice(2) through two pipes (relay_splice.h): bulk transfers then never
-// cross user space. The copying path stays for the first bytes, where the
-// pipes would cost more system calls than they save.
+// A connection that has received `splice_after` bytes from upstream (and
+// more than it sent), and owes nothing more to the wire protocol (padding
+// dropped, Result sent), leaves this copying path for splice(2) through two
+// pipes (relay_splice.h): bulk downloads then never cross user space. The
+// copying path stays for the first bytes, where the pipes would cost more
+// system calls than they save, and for uploads, where splice measured no
+// better.
 #pragma once
 
 #include <uv.h>
@@ -29,7 +31,7 @@ namespace netleash::proxyd {
 struct Relay;
 struct SplicePath;  // relay_splice.h
 
-// Bytes a connection relays by copying before it moves to splice(2).
+// Bytes a connection receives by copying before it moves to splice(2).
 constexpr uint64_t kSpliceAfter = 128 * 1024;
 
 struct RelayHalf {
@@ -53,7 +55,7 @@ struct Relay {
   // socket turns readable only with data, as TCP does (docs/protocol.md).
   bool owe_result = false;
   bool ended = false;
-  // Move to splice(2) once up.bytes + down.bytes reach this; 0: never.
+  // Move to splice(2) once down.bytes reach this (and up.bytes); 0: never.
   uint64_t splice_after = 0;
   std::unique_ptr<SplicePath> splice;  // set up at the move
   // Called once, when both halves are shut or either failed. `error` is

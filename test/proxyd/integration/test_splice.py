@@ -112,16 +112,18 @@ print(json.dumps({'verdicts': [va, ra, vb, rb], 'b': [nb, hb], 'a': head + rest}
 
 
 def exact_counts_half_close(env):
-    """X bytes up, then the app's half-close; the server reads to EOF, sends
-    Y bytes down and keeps the connection open: live bytes in `netleashctl
-    status` are X and Y; then the server closes and the close line says X and
-    Y. Sizes are odd so that no pipe or buffer boundary hides an error."""
+    """Y bytes down (the connection moves to splice), then X bytes up and the
+    app's half-close; the server reads to EOF and keeps the connection open:
+    live bytes in `netleashctl status` are X and Y; then the server closes
+    and the close line says X and Y. Sizes are odd so that no pipe or buffer
+    boundary hides an error."""
     up, down = 24 * MIB + 4321, 40 * MIB + 1234
     seen = {}
     release = threading.Event()
 
     def server(conn):
         with conn:
+            conn.sendall(pattern(down))
             h, n = hashlib.sha256(), 0
             while True:
                 c = conn.recv(1 << 18)
@@ -130,7 +132,6 @@ def exact_counts_half_close(env):
                 h.update(c)
                 n += len(c)
             seen["up"] = [n, h.hexdigest()]
-            conn.sendall(pattern(down))
             release.wait(60)
 
     port = serve(env, server)
@@ -139,11 +140,13 @@ def exact_counts_half_close(env):
     client.run(CLIENT_PATTERN + "print(1)")
     out = client.run("""
 s, v, r = w.tcp_connect(P, '127.0.0.1', %d)
+got = drain(s, %d)
 s.sendall(pattern(%d))
 s.shutdown(socket.SHUT_WR)
-print(json.dumps([v, r, drain(s, %d)]))
-""" % (port, up, down))
+print(json.dumps([v, r, got]))
+""" % (port, down, up))
     assert out == [0, 0, [down, digest(down)]], out
+    wait_for(lambda: "up" in seen, what="the server's EOF")
     assert seen["up"] == [up, digest(up)], seen
     live = netleashctl_status(d)["apps"]["demo"]
     assert live["open"]["outbound_tcp"] == 1, live
