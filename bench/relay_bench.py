@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Relay benchmark: bulk TCP through netleashd on its copying path (config
-"splice": false) and on its splice path (the default), against direct, in one
+"""Relay benchmark: bulk TCP through netleashd with "splice": false (every
+connection copies) and with the default (a connection that mostly receives
+moves to splice(2); one that mostly sends keeps copying), against direct, in one
 run: iperf3 throughput (one stream, four streams, one stream reversed), and the
 CPU time the daemon spends to relay a fixed amount, relative to the CPU the
 unpatched iperf3 client spends sending it directly. Writes bench/out/relay.md
