@@ -118,7 +118,7 @@ void read_config(const Json& root, Config* config) {
   // section 4); they are accepted here so one file serves both features.
   reject_unknown_keys(root, "the configuration",
                       {"max_connections", "max_connections_per_app", "max_pending",
-                       "request_timeout_ms", "connect_timeout_ms", "high_water", "low_water",
+                       "request_timeout_ms", "connect_timeout_ms", "high_water", "low_water", "splice",
                        "udp_max_peers", "udp_idle_timeout_ms", "resolver", "trusted_owners", "key",
                        "tunnel_listen", "peers", "tunnel_ingress", "tunnel_handshake_timeout_ms"});
   read_number(root, "max_connections", &config->max_connections, size_t{1});
@@ -128,6 +128,10 @@ void read_config(const Json& root, Config* config) {
   read_number(root, "connect_timeout_ms", &config->connect_timeout_ms, 1u);
   read_number(root, "high_water", &config->high_water, size_t{1024});
   read_number(root, "low_water", &config->low_water, size_t{0});
+  if (const auto it = root.find("splice"); it != root.end()) {
+    if (!it->is_boolean()) throw ConfigError{"\"splice\" must be true or false, not " + it->dump()};
+    config->splice = it->get<bool>();
+  }
   read_number(root, "udp_max_peers", &config->udp_max_peers, size_t{1});
   read_number(root, "udp_idle_timeout_ms", &config->udp_idle_timeout_ms, 1u);
   if (config->low_water >= config->high_water)

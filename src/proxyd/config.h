@@ -36,6 +36,7 @@ struct Config {
   uint32_t connect_timeout_ms = 30000;    // upstream TCP connect
   size_t high_water = 256 * 1024;         // stop reading a side above this many queued bytes
   size_t low_water = 64 * 1024;           // resume below this
+  bool splice = true;                     // bulk TCP relayed by splice(2) (relay_splice.h)
   size_t udp_max_peers = 256;             // remembered destinations per association
   uint32_t udp_idle_timeout_ms = 300000;  // association closed after this long without traffic
   // Owners whose executables' identity records are honoured, besides root

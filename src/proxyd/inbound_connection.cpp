@@ -57,8 +57,9 @@ void on_closed(uv_handle_t* handle) {
 void close_connection(InboundConnection* c) {
   if (c->closing) return;
   c->closing = true;
-  c->relay.ended = true;
   c->client.data = c->app.data = c;  // the relay had them
+  // The relay's own handles first: they watch the descriptors the streams close.
+  c->open_handles += relay_close(&c->relay, on_closed, c);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->client), on_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&c->app), on_closed);
 }
@@ -123,6 +124,7 @@ bool inbound_connection_start(Daemon* d, AcceptQueue* queue, int tcp_fd, const w
   c->relay.owner = c;
   c->relay.on_end = on_relay_end;
   c->relay.marks = Watermarks{d->config.high_water, d->config.low_water};
+  c->relay.splice_after = d->config.splice ? kSpliceAfter : 0;
   relay_start(&c->relay, reinterpret_cast<uv_stream_t*>(&c->app), reinterpret_cast<uv_stream_t*>(&c->client));
   return true;
 }

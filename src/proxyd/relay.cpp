@@ -1,5 +1,6 @@
 #include "relay.h"
 
+#include "relay_splice.h"
 #include "stream_write.h"
 #include "wire_check.h"
 
@@ -11,12 +12,6 @@ constexpr size_t kReadSize = 64 * 1024;
 // One buffer for every read on the loop: libuv calls alloc, read, read_cb in
 // sequence, and read_cb is done with the bytes before it returns.
 char g_read_buffer[kReadSize];
-
-void end(Relay* relay, const char* error) {
-  if (relay->ended) return;
-  relay->ended = true;
-  relay->on_end(relay, error);
-}
 
 RelayHalf* half_reading(Relay* relay, uv_stream_t* stream) {
   return stream == relay->up.from ? &relay->up : &relay->down;
@@ -31,7 +26,7 @@ void on_write(uv_write_t* req, int status) {
   Relay* relay = half->relay;
   stream_write_free(req);
   if (relay->ended) return;  // cancelled by the close
-  if (status < 0) return end(relay, uv_strerror(status));
+  if (status < 0) return relay_end(relay, uv_strerror(status));
   if (half->paused && relay->marks.should_resume(half->to->write_queue_size)) {
     half->paused = false;
     uv_read_start(half->from, on_alloc, on_read);
@@ -46,17 +41,42 @@ size_t take_owed_result(Relay* relay, RelayHalf* half, wire::Reply* reply) {
   return sizeof *reply;
 }
 
+// Moves the connection to splice(2) (Relay::splice_after) at a point where
+// the copying path holds nothing: no padding or Result still owed, no write
+// queued, no EOF yet, both sides being read. Only a connection that mostly
+// receives (TCP -> the app's Unix socket) moves: that is where splice
+// measured faster and cheaper; Unix -> TCP measured no better than copying
+// (bench/README.md, "relay_bench.py").
+void maybe_splice(Relay* relay) {
+  if (relay->splice_after == 0 || relay->down.bytes < relay->splice_after || relay->down.bytes < relay->up.bytes)
+    return;
+  const RelayHalf& up = relay->up;
+  const RelayHalf& down = relay->down;
+  if (relay->ended || relay->discard > 0 || relay->owe_result || up.eof || down.eof || up.paused ||
+      down.paused || up.to->write_queue_size > 0 || down.to->write_queue_size > 0)
+    return;
+  uv_read_stop(up.from);
+  uv_read_stop(down.from);
+  const int status = splice_start(relay);
+  if (status == 0) return;
+  // UV_EEXIST: a finished write's callback is still due on one stream, whose
+  // poll watcher holds the descriptor until then; the next read tries again.
+  if (status != UV_EEXIST) relay->splice_after = 0;
+  relay_copy_again(relay);
+}
+
 void forward(Relay* relay, RelayHalf* half, const char* data, size_t length) {
   half->bytes += length;
   wire::Reply result;
   const size_t head = take_owed_result(relay, half, &result);
   const int status = stream_write_through(half->to, reinterpret_cast<const char*>(&result), head, data, length,
                                           half, on_write);
-  if (status < 0) return end(relay, uv_strerror(status));
+  if (status < 0) return relay_end(relay, uv_strerror(status));
   if (relay->marks.should_pause(half->to->write_queue_size)) {
     half->paused = true;
     uv_read_stop(half->from);
   }
+  maybe_splice(relay);
 }
 
 void on_shutdown(uv_shutdown_t* req, int status) {
@@ -66,7 +86,7 @@ void on_shutdown(uv_shutdown_t* req, int status) {
   (void)status;
   RelayHalf* half = req == &relay->up.shutdown ? &relay->up : &relay->down;
   half->shut = true;
-  if (relay->up.shut && relay->down.shut) end(relay, nullptr);
+  if (relay->up.shut && relay->down.shut) relay_end(relay, nullptr);
 }
 
 void on_eof(Relay* relay, RelayHalf* half) {
@@ -80,7 +100,7 @@ void on_eof(Relay* relay, RelayHalf* half) {
   half->shutdown.data = relay;
   if (uv_shutdown(&half->shutdown, half->to, on_shutdown) < 0) {
     half->shut = true;
-    if (relay->up.shut && relay->down.shut) end(relay, nullptr);
+    if (relay->up.shut && relay->down.shut) relay_end(relay, nullptr);
   }
 }
 
@@ -89,7 +109,7 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (relay->ended || nread == 0) return;
   RelayHalf* half = half_reading(relay, stream);
   if (nread == UV_EOF) return on_eof(relay, half);
-  if (nread < 0) return end(relay, uv_strerror(static_cast<int>(nread)));
+  if (nread < 0) return relay_end(relay, uv_strerror(static_cast<int>(nread)));
   const char* data = buf->base;
   auto length = static_cast<size_t>(nread);
   if (half == &relay->up && relay->discard > 0) {
@@ -102,6 +122,25 @@ void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
 }
 
 }  // namespace
+
+Relay::Relay() = default;
+Relay::~Relay() = default;
+
+void relay_end(Relay* relay, const char* error) {
+  if (relay->ended) return;
+  relay->ended = true;
+  relay->on_end(relay, error);
+}
+
+void relay_copy_again(Relay* relay) {
+  for (RelayHalf* half : {&relay->up, &relay->down})
+    if (!half->eof && !half->paused) uv_read_start(half->from, on_alloc, on_read);
+}
+
+int relay_close(Relay* relay, uv_close_cb closed, void* owner) {
+  relay->ended = true;
+  return relay->splice ? splice_close(relay->splice.get(), closed, owner) : 0;
+}
 
 void relay_start(Relay* relay, uv_stream_t* app, uv_stream_t* upstream) {
   relay->up.from = relay->down.to = app;

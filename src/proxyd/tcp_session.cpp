@@ -102,6 +102,8 @@ void close_handle(void* handle) {
 void close_session(TcpSession* s) {
   if (s->state == State::kClosing) return;
   s->app.data = s->upstream.tcp.data = s;  // the relay had them
+  // The relay's own handles first: they watch the descriptors the streams close.
+  s->open_handles += relay_close(&s->relay, on_closed, s);
   close_handle(&s->connect_timer);
   close_handle(&s->upstream);
   if (s->state == State::kRelaying) {
@@ -111,7 +113,6 @@ void close_session(TcpSession* s) {
     close(s->fd);
   }
   s->state = State::kClosing;
-  s->relay.ended = true;
 }
 
 void TcpSession::stop() {
@@ -143,6 +144,7 @@ void start_relay(TcpSession* s) {
   s->relay.owner = s;
   s->relay.on_end = on_relay_end;
   s->relay.marks = Watermarks{s->d->config.high_water, s->d->config.low_water};
+  s->relay.splice_after = s->d->config.splice ? kSpliceAfter : 0;
   s->relay.discard = s->padding;
   s->relay.owe_result = s->padding > 0;
   relay_start(&s->relay, reinterpret_cast<uv_stream_t*>(&s->app),

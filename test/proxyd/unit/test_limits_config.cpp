@@ -94,3 +94,13 @@ TEST_CASE("a mistyped configuration key gets the closest key, as in a policy") {
                            &config, &error));
   CHECK(error == "c.json:1:31: unknown key \"adress\" in peer \"b\" (did you mean \"address\"?)");
 }
+
+TEST_CASE("the splice path is on by default, off with \"splice\": false, and takes only a boolean") {
+  Config config;
+  std::string error;
+  CHECK(Config{}.splice);
+  REQUIRE(parse_config("c.json", R"({"splice": false})", &config, &error));
+  CHECK_FALSE(config.splice);
+  CHECK_FALSE(parse_config("c.json", R"({"splice": "no"})", &config, &error));
+  CHECK(error.find("\"splice\" must be true or false") != std::string::npos);
+}

@@ -1,6 +1,7 @@
 // The relay on a real loop between two socketpairs: bytes arrive intact and
 // in order, padding is dropped, a reader that does not read causes
-// backpressure instead of memory growth, and EOF is propagated.
+// backpressure instead of memory growth, and EOF is propagated; on the
+// copying path and on the splice path (relay_splice.h).
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "relay.h"
+#include "relay_splice.h"
 
 using netleash::proxyd::Relay;
 using netleash::proxyd::relay_start;
@@ -25,7 +27,7 @@ struct Harness {
   bool ended = false;
   const char* error = nullptr;
 
-  Harness(size_t high, size_t low, uint64_t padding) {
+  Harness(size_t high, size_t low, uint64_t padding, uint64_t splice_after = 0) {
     uv_loop_init(&loop);
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, app_pair) == 0);
     REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, upstream_pair) == 0);
@@ -37,6 +39,7 @@ struct Harness {
     relay.owner = this;
     relay.marks = Watermarks{high, low};
     relay.discard = padding;
+    relay.splice_after = splice_after;
     relay.on_end = [](Relay* r, const char* e) {
       auto* self = static_cast<Harness*>(r->owner);
       self->ended = true;
@@ -47,6 +50,7 @@ struct Harness {
   }
 
   ~Harness() {
+    relay_close(&relay, nullptr, nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&app), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&upstream), nullptr);
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -150,4 +154,80 @@ TEST_CASE("a peer vanishing ends the relay") {
   REQUIRE(write(h.app_pair[1], "data", 4) == 4);
   h.spin();
   CHECK(h.ended);
+}
+
+// The splice path is taken by a connection that mostly receives: these
+// tests start with bytes from the server (Relay::splice_after = 1).
+TEST_CASE("splice: an app that does not read stops the server's side at the pipe, nothing is lost") {
+  const size_t high = 64 * 1024, low = 16 * 1024;
+  Harness h(high, low, 0, 1);
+  const std::string data = pattern(16 << 20);
+  size_t offset = 0;
+  for (int i = 0; i < 200; ++i) {
+    push(h.upstream_pair[1], data, &offset);
+    h.spin(1);
+  }
+  REQUIRE(h.relay.splice != nullptr);  // moved after the first read
+  CHECK(h.relay.down.paused);
+  CHECK(h.relay.splice->down.queued <= high);
+  CHECK(h.app.write_queue_size == 0);
+  CHECK(offset < data.size());
+  std::string received;
+  for (int i = 0; i < 100000 && received.size() < data.size(); ++i) {
+    push(h.upstream_pair[1], data, &offset);
+    h.spin(1);
+    pull(h.app_pair[1], &received);
+    CHECK(h.relay.splice->down.queued <= high);
+  }
+  CHECK(received.size() == data.size());
+  CHECK(received == data);
+  CHECK(h.relay.down.bytes == data.size());
+  CHECK_FALSE(h.ended);
+}
+
+TEST_CASE("splice: EOF is propagated once the pipe is drained, both ways") {
+  Harness h(64 * 1024, 16 * 1024, 0, 1);
+  const std::string down = pattern((2 << 20) + 3), up = pattern(3 << 20);
+  size_t down_offset = 0, up_offset = 0;
+  std::string at_app, at_server;
+  char c;
+  for (int i = 0; i < 100000 && at_app.size() < down.size(); ++i) {
+    push(h.upstream_pair[1], down, &down_offset);
+    h.spin(1);
+    pull(h.app_pair[1], &at_app);
+  }
+  REQUIRE(h.relay.splice != nullptr);
+  CHECK(at_app == down);
+  for (int i = 0; i < 100000 && at_server.size() < up.size(); ++i) {
+    push(h.app_pair[1], up, &up_offset);
+    if (up_offset == up.size()) shutdown(h.app_pair[1], SHUT_WR);
+    h.spin(1);
+    pull(h.upstream_pair[1], &at_server);
+  }
+  CHECK(at_server == up);
+  for (int i = 0; i < 1000 && !h.relay.up.shut; ++i) h.spin(1);
+  CHECK(read(h.upstream_pair[1], &c, 1) == 0);  // the server sees EOF
+  CHECK_FALSE(h.ended);                         // the other way is still open
+  shutdown(h.upstream_pair[1], SHUT_WR);
+  for (int i = 0; i < 1000 && !h.ended; ++i) h.spin(1);
+  CHECK(read(h.app_pair[1], &c, 1) == 0);
+  CHECK(h.ended);
+  CHECK(h.error == nullptr);
+  CHECK(h.relay.up.bytes == up.size());
+  CHECK(h.relay.down.bytes == down.size());
+}
+
+TEST_CASE("splice: a connection that mostly sends keeps copying") {
+  Harness h(64 * 1024, 16 * 1024, 0, 1);
+  const std::string up = pattern(1 << 20);
+  size_t offset = 0;
+  std::string at_server;
+  REQUIRE(write(h.upstream_pair[1], "x", 1) == 1);
+  for (int i = 0; i < 100000 && at_server.size() < up.size(); ++i) {
+    push(h.app_pair[1], up, &offset);
+    h.spin(1);
+    pull(h.upstream_pair[1], &at_server);
+  }
+  CHECK(at_server == up);
+  CHECK(h.relay.splice == nullptr);
 }
