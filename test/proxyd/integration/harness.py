@@ -151,13 +151,27 @@ class Env:
         self.closers.append(session.close)
         return session
 
-    def tcp_echo_server(self, host="127.0.0.1"):
+    def tcp_server(self, handler, host="127.0.0.1"):
+        """A local TCP server running `handler(conn)` per connection, each in a
+        thread; closed with the environment. Returns its port."""
         srv = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         srv.bind((host, 0))
         srv.listen(128)
         self.closers.append(srv.close)
 
-        def serve(conn):
+        def accept_loop():
+            while True:
+                try:
+                    conn, _ = srv.accept()
+                except OSError:
+                    return
+                threading.Thread(target=handler, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=accept_loop, daemon=True).start()
+        return srv.getsockname()[1]
+
+    def tcp_echo_server(self, host="127.0.0.1"):
+        def echo(conn):
             with conn:
                 while True:
                     try:
@@ -169,16 +183,7 @@ class Env:
                         return
                     conn.sendall(data)
 
-        def accept_loop():
-            while True:
-                try:
-                    conn, _ = srv.accept()
-                except OSError:
-                    return
-                threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-        threading.Thread(target=accept_loop, daemon=True).start()
-        return srv.getsockname()[1]
+        return self.tcp_server(echo, host)
 
     def udp_echo_server(self, host="127.0.0.1"):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -43,30 +43,6 @@ def digest(size):
     return hashlib.sha256(pattern(size)).hexdigest()
 
 
-def listen():
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    return srv
-
-
-def serve(env, handler):
-    """A local server running `handler(conn)` per connection, each in a thread."""
-    srv = listen()
-    env.closers.append(srv.close)
-
-    def accept_loop():
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            threading.Thread(target=handler, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept_loop, daemon=True).start()
-    return srv.getsockname()[1]
-
-
 def netleashctl_status(d):
     out = subprocess.run([os.environ["NETLEASHCTL"], "--socket", d.socket, "status", "--json"],
                          capture_output=True, text=True, timeout=30)
@@ -90,7 +66,7 @@ def slow_reader_isolated(env):
                 return
             conn.shutdown(socket.SHUT_WR)
 
-    port = serve(env, source)
+    port = env.tcp_server(source)
     d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]}])}).start()
     out = env.run_client("demo", CLIENT_PATTERN + """
 a, va, ra = w.tcp_connect(P, '127.0.0.1', %d)
@@ -134,7 +110,7 @@ def exact_counts_half_close(env):
             seen["up"] = [n, h.hexdigest()]
             release.wait(60)
 
-    port = serve(env, server)
+    port = env.tcp_server(server)
     d = env.daemon({"demo.json": policy("demo", [{"cidr": "127.0.0.1", "ports": [port]}])}).start()
     client = env.client_session("demo", d)
     client.run(CLIENT_PATTERN + "print(1)")
