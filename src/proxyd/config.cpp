@@ -117,13 +117,14 @@ void read_config(const Json& root, Config* config) {
   // The tunnel keys belong to the encrypted daemon-to-daemon links (brief,
   // section 4); they are accepted here so one file serves both features.
   reject_unknown_keys(root, "the configuration",
-                      {"max_connections", "max_connections_per_app", "max_pending",
+                      {"max_connections", "max_connections_per_app", "max_pending", "max_trees_per_user",
                        "request_timeout_ms", "connect_timeout_ms", "high_water", "low_water", "splice",
                        "udp_max_peers", "udp_idle_timeout_ms", "resolver", "trusted_owners", "key",
                        "tunnel_listen", "peers", "tunnel_ingress", "tunnel_handshake_timeout_ms"});
   read_number(root, "max_connections", &config->max_connections, size_t{1});
   read_number(root, "max_connections_per_app", &config->max_connections_per_app, size_t{1});
   read_number(root, "max_pending", &config->max_pending, size_t{1});
+  read_number(root, "max_trees_per_user", &config->max_trees_per_user, size_t{1});
   read_number(root, "request_timeout_ms", &config->request_timeout_ms, 1u);
   read_number(root, "connect_timeout_ms", &config->connect_timeout_ms, 1u);
   read_number(root, "high_water", &config->high_water, size_t{1024});

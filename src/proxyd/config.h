@@ -32,6 +32,7 @@ struct Config {
   size_t max_connections = 16384;         // relayed TCP connections + UDP associations
   size_t max_connections_per_app = 4096;
   size_t max_pending = 1024;              // accepted, request not yet read
+  size_t max_trees_per_user = 1024;       // process trees rooted by one uid (process_trees.h)
   uint32_t request_timeout_ms = 5000;     // for the client to send its Request
   uint32_t connect_timeout_ms = 30000;    // upstream TCP connect
   size_t high_water = 256 * 1024;         // stop reading a side above this many queued bytes

@@ -31,6 +31,7 @@ FileVersion version_of(const struct stat& st);
 struct TreeRoot {
   std::string app;
   pid_t pid = 0;
+  uid_t uid = 0;  // its effective uid when it offered the tree
   std::string exe;
   std::string sha256;  // empty unless the app's policy pinned a digest then
 };

@@ -152,7 +152,11 @@ void ProcessTrees::offer(const PeerIdentity& root, int fd) {
   for (const auto& [id, tree] : trees_)
     if (same_file(fd, tree->fd)) return refuse("the listener roots a tree already");
   const uint64_t now = uv_now(daemon_->loop);
-  if (trees_.size() >= kMaxTrees) {
+  const auto rooted_by_user = [&] {
+    return static_cast<size_t>(std::count_if(trees_.begin(), trees_.end(),
+                                             [&](const auto& entry) { return entry.second->root.uid == root.uid; }));
+  };
+  if (trees_.size() >= kMaxTrees || rooted_by_user() >= daemon_->config.max_trees_per_user) {
     // Offers whose root never probed them (it was in a tree already) go first.
     std::vector<Tree*> stale;
     for (auto& [id, tree] : trees_)
@@ -160,6 +164,8 @@ void ProcessTrees::offer(const PeerIdentity& root, int fd) {
         stale.push_back(tree);
     for (Tree* tree : stale) end(tree, false);
     if (trees_.size() >= kMaxTrees) return refuse("too many process trees");
+    if (rooted_by_user() >= daemon_->config.max_trees_per_user)
+      return refuse(("uid " + std::to_string(root.uid) + " roots max_trees_per_user trees already").c_str());
   }
   auto* tree = new Tree;
   tree->owner = this;
@@ -169,6 +175,7 @@ void ProcessTrees::offer(const PeerIdentity& root, int fd) {
   tree->offered_ms = now;
   tree->root.app = root.record_app;
   tree->root.pid = root.pid;
+  tree->root.uid = root.uid;
   tree->root.exe = root.runner.exe;
   if (!start_time_of(root.pid, &tree->root_start_time)) {
     delete tree;

@@ -15,7 +15,7 @@ namespace netleash::proxyd {
 bool write_tree_state(const std::string& path, const TreeState& state, std::string* error) {
   nlohmann::json trees = nlohmann::json::array();
   for (const SavedTree& t : state.trees) {
-    trees.push_back({{"name", t.name}, {"app", t.root.app}, {"pid", t.root.pid},
+    trees.push_back({{"name", t.name}, {"app", t.root.app}, {"pid", t.root.pid}, {"uid", t.root.uid},
                      {"start_time", t.root_start_time}, {"exe", t.root.exe}, {"sha256", t.root.sha256}});
   }
   nlohmann::json members = nlohmann::json::array();
@@ -54,6 +54,7 @@ bool take_tree_state(const std::string& path, TreeState* state, std::string* err
       tree.name = t.at("name").get<std::string>();
       tree.root.app = t.at("app").get<std::string>();
       tree.root.pid = t.at("pid").get<pid_t>();
+      tree.root.uid = t.at("uid").get<uid_t>();
       tree.root_start_time = t.at("start_time").get<uint64_t>();
       tree.root.exe = t.at("exe").get<std::string>();
       tree.root.sha256 = t.at("sha256").get<std::string>();

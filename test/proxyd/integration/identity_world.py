@@ -62,14 +62,19 @@ class World:
         os.chmod(path, mode)
         return path
 
-    def run(self, exe, daemon, code, user=None, env=None, check=True, join=True):
-        """Runs `code` in `exe` (`P`: the daemon socket, `w`: the wire
-        module), as `user` (a pwd entry) if given, after joining its process
-        tree as the shim would (unless not `join`); returns its last JSON line."""
+    def command(self, exe, daemon, code, join=True):
+        """The command line that runs `code` in `exe` (`P`: the daemon socket,
+        `w`: the wire module) after joining its process tree as the shim
+        would (unless not `join`)."""
         prelude = ("import sys, json, socket, os\nsys.path.insert(0, %r)\n"
                    "import netleash_wire as w\nP = %r\n%s\n"
                    % (self.lib, daemon.socket, "w.join_tree(P)" if join else ""))
-        args = [exe, "-c", prelude + code]
+        return [exe, "-c", prelude + code]
+
+    def run(self, exe, daemon, code, user=None, env=None, check=True, join=True):
+        """Runs command(exe, daemon, code, join) as `user` (a pwd entry) if
+        given; returns its last JSON line."""
+        args = self.command(exe, daemon, code, join)
         if user is not None:
             args = ["setpriv", "--reuid=%d" % user.pw_uid, "--regid=%d" % user.pw_gid,
                     "--clear-groups", "--"] + args

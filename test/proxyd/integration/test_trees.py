@@ -4,6 +4,7 @@ copies patched with the stub shim; the wire module joins the tree as the
 shim's constructor would, or the test does it by hand to misbehave."""
 import errno
 import os
+import subprocess
 
 from harness import policy, run, wait_for
 from identity_world import NOBODY, World, last_connect
@@ -120,6 +121,29 @@ def refused_root_no_hang(env):
     assert "is owned by uid %d" % NOBODY.pw_uid in last_connect(d)["reason"], last_connect(d)
 
 
+def trees_per_user(env):
+    """One uid roots at most max_trees_per_user trees at a time: the next
+    program started gets no network, and one more may start once a tree ends."""
+    w = World(env)
+    port = env.tcp_echo_server()
+    d = w.daemon(allowing("priv", port), config={"max_trees_per_user": 2}).start()
+    exe = w.patched("priv", os.path.join(w.dir("bin"), "python-priv"))
+    holders = []
+    for _ in range(2):  # two programs that keep their trees while they wait
+        holder = subprocess.Popen(w.command(exe, d, "print(w.tcp_connect(P, '127.0.0.1', %d)[1], flush=True)\n"
+                                            "sys.stdin.readline()" % port),
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=w.root)
+        env.closers.append(holder.kill)
+        holders.append(holder)
+        assert holder.stdout.readline().strip() == "0"
+    connect = "print(json.dumps(w.tcp_connect(P, '127.0.0.1', %d)[1]))" % port
+    assert w.run(exe, d, connect) == errno.EACCES
+    wait_for(lambda: "roots max_trees_per_user trees already" in d.log(), what="the refusal")
+    holders[0].communicate("\n", timeout=30)
+    wait_for(lambda: w.run(exe, d, connect) == 0, what="a tree to end")
+
+
 if __name__ == "__main__":
     run({"own_listener_refused": own_listener_refused, "member_cannot_root": member_cannot_root,
-         "listener_offered_twice": listener_offered_twice, "refused_root_no_hang": refused_root_no_hang})
+         "listener_offered_twice": listener_offered_twice, "refused_root_no_hang": refused_root_no_hang,
+         "trees_per_user": trees_per_user})

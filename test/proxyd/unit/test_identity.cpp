@@ -27,7 +27,7 @@ bool fake_reader(int, std::string* app, std::string*) {
 // when `member` is set, as if its probe had reached the daemon.
 struct OneTree final : netleash::proxyd::TreeMembership {
   bool member = true;
-  netleash::proxyd::TreeRoot root{"tree-app", getpid(), "/usr/bin/root-exe", ""};
+  netleash::proxyd::TreeRoot root{"tree-app", getpid(), getuid(), "/usr/bin/root-exe", ""};
   const netleash::proxyd::TreeRoot* root_of(pid_t pid) const override {
     return member && pid == getpid() ? &root : nullptr;
   }
