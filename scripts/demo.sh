@@ -87,7 +87,10 @@ show "$work/python3" -c "import socket; socket.create_connection(('127.0.0.1', $
 show "$work/python3" -c "import socket; socket.getaddrinfo('example.com', 80)"
 show "$work/python3" -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('127.0.0.1', 53))"
 
-step "The same curl unpatched still reaches :$denied_port (the leash is per program)"
+step "Children: the unpatched curl that the patched python3 starts is on the app's leash"
+show "$work/python3" -c "import subprocess; [subprocess.run(['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}\\n', 'http://127.0.0.1:%d/' % p]) for p in ($by_addr_port, $denied_port)]"
+
+step "The same curl unpatched, started outside the leash, still reaches :$denied_port (the leash is per program tree)"
 show curl -sS "http://127.0.0.1:$denied_port/"
 
 step "Inbound: a patched python3 http.server believes it listens on :$virtual_port"
