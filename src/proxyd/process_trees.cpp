@@ -203,7 +203,9 @@ void ProcessTrees::restore(const std::vector<std::pair<int, std::string>>& store
   std::string error;
   if (!take_tree_state(state_path, &state, &error)) log_message("process trees not restored: %s", error.c_str());
   std::map<std::string, uint64_t> ids;
-  for (const auto& [fd, name] : stored) {
+  for (const auto& entry : stored) {
+    const int fd = entry.first;
+    const std::string& name = entry.second;  // a plain name: clang 14 cannot capture a binding
     const auto saved = std::find_if(state.trees.begin(), state.trees.end(),
                                     [&](const SavedTree& t) { return t.name == name; });
     if (saved == state.trees.end() || !is_seccomp_listener(fd)) {
