@@ -59,7 +59,7 @@ struct PeerIdentity {
 };
 
 // Reads the application id from an open executable; the daemon uses the
-// patcher's netleash::elf::read_app_id, the tests a fake.
+// shared reader's netleash::elf::read_app_id (src/common/elf), the tests a fake.
 using AppIdReader = bool (*)(int fd, std::string* app, std::string* error);
 
 // Caches app ids per executable file version: an unchanged one costs one stat.
