@@ -49,7 +49,6 @@ class ProcessTrees final : public TreeMembership {
   // TreeMembership: nullptr unless `pid`, still the same process, probed
   // into a live tree.
   const TreeRoot* root_of(pid_t pid) const override;
-  size_t tree_count() const { return trees_.size(); }
   // At start: the trees of the daemon before, from the file descriptor store
   // and the state file at `state_path`.
   void restore(const std::vector<std::pair<int, std::string>>& stored, const std::string& state_path);
