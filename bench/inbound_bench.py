@@ -131,7 +131,7 @@ def main():
     parser.add_argument('--seconds', type=int, default=10, help='per wrk run')
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)
-    os.environ.setdefault('NETLEASHD', os.path.join(build, 'src/proxyd/netleashd'))
+    os.environ.setdefault('NETLEASHD', os.path.join(build, 'src/netleashd/netleashd'))
     os.environ.setdefault('NETLEASH_PATCH', os.path.join(build, 'src/patcher/netleash-patch'))
     os.environ.setdefault('NETLEASH_SHIM', os.path.join(build, 'src/shim/libnetleash.so.1'))
     if shutil.which('wrk') is None or not os.path.exists('/usr/sbin/nginx'):

@@ -208,7 +208,7 @@ def main():
     parser.add_argument('--connects', type=int, default=2000, help='connect+1 byte round trips')
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)
-    os.environ.setdefault('NETLEASHD', os.path.join(build, 'src/proxyd/netleashd'))
+    os.environ.setdefault('NETLEASHD', os.path.join(build, 'src/netleashd/netleashd'))
     os.environ.setdefault('NETLEASH_PATCH', os.path.join(build, 'src/patcher/netleash-patch'))
     os.environ.setdefault('NETLEASH_SHIM', os.path.join(build, 'src/shim/libnetleash.so.1'))
     for tool in ('iperf3', 'wrk', 'proxychains4', 'microsocks', 'strace'):

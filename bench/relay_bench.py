@@ -98,7 +98,7 @@ def main():
     parser.add_argument('--rounds', type=int, default=3, help='the three modes take turns this many times')
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)
-    os.environ.setdefault('NETLEASHD', os.path.join(build, 'src/proxyd/netleashd'))
+    os.environ.setdefault('NETLEASHD', os.path.join(build, 'src/netleashd/netleashd'))
     os.environ.setdefault('NETLEASH_PATCH', os.path.join(build, 'src/patcher/netleash-patch'))
     os.environ.setdefault('NETLEASH_SHIM', os.path.join(build, 'src/shim/libnetleash.so.1'))
     if shutil.which('iperf3') is None:

@@ -50,7 +50,7 @@ def main():
         with open(os.path.join(policies, 'bench.json'), 'w') as f:
             json.dump({'app': 'bench', 'outbound': []}, f)
         socket_path = os.path.join(tmp, 'netleashd.sock')
-        daemon = subprocess.Popen([os.path.join(build, 'src/proxyd/netleashd'), '--socket', socket_path,
+        daemon = subprocess.Popen([os.path.join(build, 'src/netleashd/netleashd'), '--socket', socket_path,
                                    '--policy-dir', policies, '--audit-log', '/dev/null'],
                                   stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

@@ -90,7 +90,7 @@ def main():
     parser.add_argument("--mib", type=int, default=1024, help="bytes per run, in MiB")
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)
-    os.environ.setdefault("NETLEASHD", f"{build}/src/proxyd/netleashd")
+    os.environ.setdefault("NETLEASHD", f"{build}/src/netleashd/netleashd")
     os.environ.setdefault("NETLEASH_PATCH", f"{build}/src/patcher/netleash-patch")
     os.environ.setdefault("NETLEASH_SHIM", f"{build}/src/shim/libnetleash.so.1")
     for tool in ("stunnel4", "openssl", "tcpdump"):

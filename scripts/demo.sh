@@ -15,7 +15,7 @@ echo "demo: building netleash-patch, the shim, netleashd and netleashctl (about 
 meson compile -C build netleash-patch netleash netleashd netleashctl
 bin=$repo/build
 patch=$bin/src/patcher/netleash-patch
-daemon=$bin/src/proxyd/netleashd
+daemon=$bin/src/netleashd/netleashd
 shim=$bin/src/shim/libnetleash.so.1
 
 work=$(mktemp -d -t netleash-demo.XXXXXX)

@@ -9,12 +9,12 @@
 #include <string>
 #include <system_error>
 
-#include "classify.h"
-#include "elf_file.h"
-#include "identity_record.h"
-#include "plan.h"
-#include "validate.h"
-#include "writer.h"
+#include "patcher/classify.h"
+#include "common/elf/elf_file.h"
+#include "common/elf/identity_record.h"
+#include "patcher/plan.h"
+#include "patcher/validate.h"
+#include "patcher/writer.h"
 
 namespace {
 

@@ -8,7 +8,7 @@
 
 #include "ctl/ctl_commands.h"
 #include "ctl/ctl_socket.h"
-#include "daemon_socket.h"
+#include "common/daemon_socket.h"
 
 namespace netleash::ctl {
 namespace {

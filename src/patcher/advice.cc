@@ -1,9 +1,9 @@
-#include "advice.h"
+#include "patcher/advice.h"
 
 #include <climits>
 #include <cstdlib>
 
-#include "output_file.h"
+#include "patcher/output_file.h"
 
 namespace netleash::elf {
 

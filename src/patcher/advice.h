@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "classify.h"
-#include "elf_file.h"
+#include "patcher/classify.h"
+#include "common/elf/elf_file.h"
 
 namespace netleash::elf {
 

@@ -1,6 +1,6 @@
-#include "base.h"
+#include "patcher/base.h"
 
-#include "preinit_hook.h"
+#include "patcher/preinit_hook.h"
 
 namespace netleash::elf {
 

@@ -12,8 +12,8 @@
 #include <optional>
 #include <vector>
 
-#include "classify.h"
-#include "elf_file.h"
+#include "patcher/classify.h"
+#include "common/elf/elf_file.h"
 
 namespace netleash::elf {
 

@@ -1,4 +1,4 @@
-#include "classify.h"
+#include "patcher/classify.h"
 
 #include <sys/stat.h>
 #include <sys/xattr.h>

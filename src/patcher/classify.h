@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "elf_file.h"
-#include "notes.h"
+#include "common/elf/elf_file.h"
+#include "common/elf/notes.h"
 
 namespace netleash::elf {
 

@@ -1,4 +1,4 @@
-#include "cli.h"
+#include "patcher/cli.h"
 
 #include <cctype>
 #include <cstring>

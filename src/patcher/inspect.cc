@@ -1,4 +1,4 @@
-#include "inspect.h"
+#include "patcher/inspect.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,11 +7,11 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "classify.h"
-#include "base.h"
-#include "elf_file.h"
-#include "preinit_hook.h"
-#include "script.h"
+#include "patcher/classify.h"
+#include "patcher/base.h"
+#include "common/elf/elf_file.h"
+#include "patcher/preinit_hook.h"
+#include "patcher/script.h"
 
 namespace netleash::elf {
 

@@ -13,16 +13,16 @@
 #include <cstring>
 #include <system_error>
 
-#include "advice.h"
-#include "classify.h"
-#include "cli.h"
-#include "elf_file.h"
-#include "inspect.h"
-#include "output_file.h"
-#include "plan.h"
-#include "script.h"
-#include "validate.h"
-#include "writer.h"
+#include "patcher/advice.h"
+#include "patcher/classify.h"
+#include "patcher/cli.h"
+#include "common/elf/elf_file.h"
+#include "patcher/inspect.h"
+#include "patcher/output_file.h"
+#include "patcher/plan.h"
+#include "patcher/script.h"
+#include "patcher/validate.h"
+#include "patcher/writer.h"
 
 namespace netleash::elf {
 namespace {

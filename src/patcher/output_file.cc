@@ -1,4 +1,4 @@
-#include "output_file.h"
+#include "patcher/output_file.h"
 
 #include <fcntl.h>
 #include <sys/xattr.h>

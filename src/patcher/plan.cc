@@ -1,14 +1,14 @@
-#include "plan.h"
+#include "patcher/plan.h"
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 
-#include "base.h"
-#include "notes.h"
-#include "preinit_hook.h"
-#include "slots.h"
-#include "symbols.h"
+#include "patcher/base.h"
+#include "common/elf/notes.h"
+#include "patcher/preinit_hook.h"
+#include "patcher/slots.h"
+#include "patcher/symbols.h"
 
 namespace netleash::elf {
 

@@ -1,8 +1,8 @@
-#include "preinit_hook.h"
+#include "patcher/preinit_hook.h"
 
 #include <cstring>
 
-#include "preinit/preinit_blob.h"
+#include "patcher/preinit/preinit_blob.h"
 
 namespace netleash::elf {
 

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "base.h"
-#include "classify.h"
-#include "elf_file.h"
+#include "patcher/base.h"
+#include "patcher/classify.h"
+#include "common/elf/elf_file.h"
 
 namespace netleash::elf {
 

@@ -1,4 +1,4 @@
-#include "script.h"
+#include "patcher/script.h"
 
 #include <unistd.h>
 

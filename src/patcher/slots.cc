@@ -1,8 +1,8 @@
-#include "slots.h"
+#include "patcher/slots.h"
 
 #include <algorithm>
 
-#include "notes.h"
+#include "common/elf/notes.h"
 
 namespace netleash::elf {
 

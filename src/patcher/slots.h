@@ -22,8 +22,8 @@
 #include <optional>
 #include <vector>
 
-#include "base.h"
-#include "elf_file.h"
+#include "patcher/base.h"
+#include "common/elf/elf_file.h"
 
 namespace netleash::elf {
 

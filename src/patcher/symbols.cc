@@ -1,4 +1,4 @@
-#include "symbols.h"
+#include "patcher/symbols.h"
 
 #include <cstring>
 

@@ -11,8 +11,8 @@
 #include <map>
 #include <vector>
 
-#include "elf_file.h"
-#include "plan.h"
+#include "common/elf/elf_file.h"
+#include "patcher/plan.h"
 
 namespace netleash::elf {
 

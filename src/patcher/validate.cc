@@ -1,6 +1,6 @@
-#include "validate.h"
+#include "patcher/validate.h"
 
-#include "identity_record.h"
+#include "common/elf/identity_record.h"
 
 #include <algorithm>
 

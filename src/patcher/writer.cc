@@ -1,4 +1,4 @@
-#include "writer.h"
+#include "patcher/writer.h"
 
 #include <unistd.h>
 

@@ -5,7 +5,7 @@
 // and memory stays flat: only the new segment and the headers are ever in memory.
 #pragma once
 
-#include "plan.h"
+#include "patcher/plan.h"
 
 namespace netleash::elf {
 

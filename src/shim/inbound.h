@@ -7,7 +7,7 @@
 
 #include <sys/socket.h>
 
-#include "vsocket.h"
+#include "shim/vsocket.h"
 
 namespace netleash::shim {
 

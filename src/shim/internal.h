@@ -6,13 +6,13 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "vsocket.h"
+#include "shim/vsocket.h"
 
 #define NL_EXPORT extern "C" __attribute__((visibility("default")))
 
 namespace netleash::shim {
 
-// --- diagnostics (debug.cpp) ----------------------------------------------------
+// --- diagnostics (debug.cc) ----------------------------------------------------
 // Prints to stderr only when NETLEASH_DEBUG=1. Never changes errno.
 void debug(const char* format, ...) __attribute__((format(printf, 1, 2)));
 bool debug_enabled();  // NETLEASH_DEBUG=1
@@ -22,12 +22,12 @@ bool debug_enabled();  // NETLEASH_DEBUG=1
 void debug_denied_address(const char* op, const wire::Address& addr, bool udp, bool listen);
 void debug_denied_name(const char* name);  // a resolve the daemon refused
 
-// --- the seal (seal_guard.cpp) -----------------------------------------------------
+// --- the seal (seal_guard.cc) -----------------------------------------------------
 // True when the process could not be sealed: the shim then refuses every
 // Internet socket (EACCES), since nothing else would hold the program.
 bool process_unsealed();
 
-// --- the process tree (process_tree.cpp) -----------------------------------------
+// --- the process tree (process_tree.cc) -----------------------------------------
 // The constructor: the first process of a tree hands its listener to the daemon.
 void tree_start();
 // Before a process's first request (daemon_attach): prove which tree it is in.
@@ -39,7 +39,7 @@ inline int fail(int error) {
   return -1;
 }
 
-// --- addresses (address.cpp) ----------------------------------------------------
+// --- addresses (address.cc) ----------------------------------------------------
 // Converts the app's sockaddr for a socket of `domain` into a wire address.
 // Returns 0 or an errno value (EINVAL, EAFNOSUPPORT, EFAULT) as the kernel would.
 int address_from_sockaddr(int domain, const struct sockaddr* sa, socklen_t len, wire::Address* out);
@@ -56,7 +56,7 @@ wire::Address connection_local(int domain, wire::Address local, const wire::Addr
 // A port in the kernel's default ephemeral range, for getsockname.
 uint16_t ephemeral_port();
 
-// --- daemon client (daemon_client.cpp) --------------------------------------------
+// --- daemon client (daemon_client.cc) --------------------------------------------
 // Connects the app's own unix socket `fd` to the daemon's stream listener (or
 // the seqpacket one). Waits for backlog room even on a non-blocking socket.
 // Returns 0 or ECONNREFUSED (daemon unreachable).
@@ -80,7 +80,7 @@ int send_all(int fd, const void* data, size_t len);
 int wait_readable(int fd, int timeout_ms);
 bool fd_is_nonblocking(int fd);
 
-// --- TCP (tcp_connect.cpp) --------------------------------------------------------
+// --- TCP (tcp_connect.cc) --------------------------------------------------------
 int tcp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len);
 // Finishes a pending connect. Returns 0 when established, a positive errno
 // when it failed (reported now, state becomes kTcpClosed), or -1 with errno
@@ -98,18 +98,18 @@ int tcp_take_error(VSocket* vs, int fd);
 // Result is in, without waiting; leaves a failure for SO_ERROR to report.
 bool tcp_check_connected(VSocket* vs, int fd);
 
-// --- slow-path I/O (io_slow.cpp) --------------------------------------------------
+// --- slow-path I/O (io_slow.cc) --------------------------------------------------
 ssize_t slow_sendmsg(VSocket* vs, int fd, const struct msghdr* msg, int flags);
 ssize_t slow_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags);
 
-// --- UDP (udp.cpp) ----------------------------------------------------------------
+// --- UDP (udp.cc) ----------------------------------------------------------------
 int udp_connect(VSocket* vs, int fd, const struct sockaddr* sa, socklen_t len);
 // Opens the socket's association now if it is not open. Returns 0 or an errno.
 int udp_ensure_open(VSocket* vs, int fd);
 ssize_t udp_sendmsg(VSocket* vs, int fd, const struct msghdr* msg, int flags);
 ssize_t udp_recvmsg(VSocket* vs, int fd, struct msghdr* msg, int flags);
 
-// --- options (options.cpp) --------------------------------------------------------
+// --- options (options.cc) --------------------------------------------------------
 int options_get(VSocket* vs, int fd, int level, int name, void* value, socklen_t* len);
 int options_set(VSocket* vs, int fd, int level, int name, const void* value, socklen_t len);
 // Puts the unix socket's SO_SNDBUF back after the non-blocking connect trick.
@@ -117,7 +117,7 @@ void options_restore_sndbuf(VSocket* vs, int fd);
 
 }  // namespace netleash::shim
 
-// --- name resolution (resolve_client.cpp) -------------------------------------------
+// --- name resolution (resolve_client.cc) -------------------------------------------
 namespace netleash::shim {
 // Asks the daemon to resolve `name`. Returns 0 with `out` validated, or an
 // EAI_* code (EAI_NONAME when no rule allows it, EAI_AGAIN when unreachable).

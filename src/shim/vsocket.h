@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "wire.h"
+#include "common/wire.h"
 
 namespace netleash::shim {
 
@@ -109,7 +109,7 @@ inline bool try_lock(uint32_t* lock) {
 }
 inline void unlock(uint32_t* lock) { __atomic_store_n(lock, 0, __ATOMIC_RELEASE); }
 
-// --- pool (vsocket_pool.cpp) -------------------------------------------------
+// --- pool (vsocket_pool.cc) -------------------------------------------------
 // Objects are type-stable: memory is never returned to the system, so a thread
 // that looked up an fd racing with a close() of it reads a stale object, never
 // unmapped memory. Lock-free, so safe across fork.
@@ -117,7 +117,7 @@ VSocket* vsocket_new(int domain, int type, int protocol);
 void vsocket_ref(VSocket* vs);
 void vsocket_unref(VSocket* vs);
 
-// --- fd table (fd_table.cpp) ---------------------------------------------------
+// --- fd table (fd_table.cc) ---------------------------------------------------
 // Two-level table indexed by fd; pages are mmapped on demand and published
 // atomically. Lookups take no lock and make no system call.
 inline constexpr int kTablePageBits = 10;

@@ -5,7 +5,7 @@ Under CI (CI=true) the machine is set up by scripts/install-deps.sh to run
 every test, so a test that cannot set up there has found a broken machine or
 a broken test: it fails instead of hiding as a skip. Only third-party data
 the project does not ship (the Noise test vectors) may be missing under CI
-too; those tests skip without this module (test/proxyd/tunnel/meson.build)."""
+too; those tests skip without this module (test/netleashd/tunnel/meson.build)."""
 import os
 import sys
 

@@ -165,7 +165,7 @@ def identity_capabilities(tmp):
 
 def main():
     if not linked_with_libsystemd():
-        skip("netleashd is not built with socket activation (src/proxyd/systemd_glue.cc "
+        skip("netleashd is not built with socket activation (src/netleashd/systemd_glue.cc "
              "not wired in yet)")
     for case in (activation_and_notifications, socket_unit_mismatch, identity_capabilities):
         tmp = new_tmp()

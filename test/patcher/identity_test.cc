@@ -1,9 +1,9 @@
 // The identity record (read_app_id, the note encoding) and the command-line rules.
 #include <catch2/catch.hpp>
 
-#include "cli.h"
-#include "identity_record.h"
-#include "notes.h"
+#include "patcher/cli.h"
+#include "common/elf/identity_record.h"
+#include "common/elf/notes.h"
 #include "test_util.h"
 
 using namespace nltest;

@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "preinit/preinit_blob.h"
+#include "patcher/preinit/preinit_blob.h"
 #include "test_util.h"
 
 using namespace nltest;

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "classify.h"
-#include "elf_file.h"
-#include "plan.h"
-#include "validate.h"
-#include "writer.h"
+#include "patcher/classify.h"
+#include "common/elf/elf_file.h"
+#include "patcher/plan.h"
+#include "patcher/validate.h"
+#include "patcher/writer.h"
 
 namespace nltest {
 

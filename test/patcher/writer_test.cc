@@ -1,8 +1,8 @@
 // The plan, validate and write passes on a copy of /usr/bin/true, and re-patching.
 #include <catch2/catch.hpp>
 
-#include "identity_record.h"
-#include "notes.h"
+#include "common/elf/identity_record.h"
+#include "common/elf/notes.h"
 #include "test_util.h"
 
 using namespace nltest;

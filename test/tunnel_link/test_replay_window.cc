@@ -2,7 +2,7 @@
 // one peer may arrive out of order, replays are still refused exactly.
 #include <catch2/catch.hpp>
 
-#include "replay_guard.h"
+#include "netleashd/tunnel/replay_guard.h"
 
 using namespace netleash::tunnel;
 

@@ -2,10 +2,10 @@
 // FILE:LINE:COL errors.
 #include <catch2/catch.hpp>
 
-#include "config.h"
+#include "netleashd/config.h"
 
-using netleash::proxyd::Config;
-using netleash::proxyd::parse_config;
+using netleash::netleashd::Config;
+using netleash::netleashd::parse_config;
 
 namespace {
 

@@ -1,9 +1,9 @@
 // The destination request and result inside a tunnel (docs/tunnel.md §13).
 #include <catch2/catch.hpp>
 
-#include "tunnel_protocol.h"
+#include "netleashd/tunnel/tunnel_protocol.h"
 
-using namespace netleash::proxyd;
+using namespace netleash::netleashd;
 using netleash::tunnel::Bytes;
 
 TEST_CASE("Requests round-trip and arrive in pieces", "[tunnel_protocol]") {

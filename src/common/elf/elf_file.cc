@@ -1,4 +1,4 @@
-#include "elf_file.h"
+#include "common/elf/elf_file.h"
 
 #include <sys/stat.h>
 #include <unistd.h>

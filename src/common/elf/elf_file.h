@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "elf_types.h"
+#include "common/elf/elf_types.h"
 
 namespace netleash::elf {
 

@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "integers.h"
+#include "common/elf/integers.h"
 
 namespace netleash::elf {
 

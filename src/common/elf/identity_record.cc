@@ -1,9 +1,9 @@
-#include "identity_record.h"
+#include "common/elf/identity_record.h"
 
 #include <exception>
 
-#include "elf_file.h"
-#include "notes.h"
+#include "common/elf/elf_file.h"
+#include "common/elf/notes.h"
 
 namespace netleash::elf {
 

@@ -1,4 +1,4 @@
-#include "notes.h"
+#include "common/elf/notes.h"
 
 #include <cstring>
 

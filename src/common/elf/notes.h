@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "elf_file.h"
+#include "common/elf/elf_file.h"
 
 namespace netleash::elf {
 
