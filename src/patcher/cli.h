@@ -1,4 +1,4 @@
-// Command-line parsing for netleash-patch (contract: BRIEF section 4).
+// Command-line parsing for netleash-patch (contract: README, "netleash-patch(1)").
 #pragma once
 
 #include <string>

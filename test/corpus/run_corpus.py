@@ -19,7 +19,7 @@ For each regular ELF file in /usr/bin that has a PT_INTERP header:
     libc.so.6 -> "ok"; a refusal (exit 3) -> "refused"; anything else "broken" —
     except that a program whose patched run differs only because it made an
     Internet socket at start-up is "sealed": the corpus shim intercepts nothing,
-    so the seal (BRIEF section 5) refuses that socket with EACCES, which strace
+    so the seal (docs/seal.md) refuses that socket with EACCES, which strace
     shows. With the real shim the socket would be a virtual one.
 
 Ends with `corpus: N ok, M broken, K refused, S skipped, X sealed`; exits 1 if M > 0.
